@@ -1,0 +1,32 @@
+# The two commands a newcomer types: `make demo` and `make test`.
+# Both create .venv and install fastbp into it first.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,bench]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/fastbp demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest
+	# The kernels again as plain Python, so their source is exercised too.
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -m "not slow" tests
+
+bench: $(STAMP)
+	$(PY) -m pytest bench --benchmark-enable
+
+clean:
+	rm -rf $(VENV) build *.egg-info fastbp/__pycache__

@@ -1,0 +1,237 @@
+"""``fastbp.Network``: the engine, plainly.
+
+A Network owns one flat parameter buffer and exposes per-layer views into it.
+Its methods validate their inputs, allocate the work buffers and call the
+compiled kernels in ``fastbp._engine``.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _engine
+from ._config import CHUNK_ROWS
+from ._layout import coef_view, intercept_view, n_params, work_buffers
+from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from ._tables import check_pair, init_factor, lookup
+
+DTYPES = (np.float32, np.float64)
+
+
+def check_layer_sizes(layer_sizes):
+    """Return ``layer_sizes`` as an int64 array, or raise a ValueError."""
+    try:
+        sizes = list(layer_sizes)
+    except TypeError:
+        raise ValueError(
+            f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}."
+        ) from None
+    if len(sizes) < 2:
+        raise ValueError(
+            f"layer_sizes needs an input and an output size, got {layer_sizes!r}."
+        )
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, Integral) or s < 1:
+            raise ValueError(f"Every layer size must be an integer >= 1, got {sizes}.")
+    return np.asarray(sizes, dtype=np.int64)
+
+
+def check_dtype(dtype):
+    """Return ``dtype`` as numpy.float32 or numpy.float64, or raise a ValueError."""
+    try:
+        dt = np.dtype(dtype).type
+    except TypeError:
+        dt = None
+    if dt not in DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}.")
+    return dt
+
+
+def init_params(sizes, activation, dtype, random_state):
+    """scikit-learn's Glorot-uniform initialisation, into one flat buffer.
+
+    For each layer in order: bound = sqrt(factor / (fan_in + fan_out)), weights
+    then intercepts drawn uniform(-bound, bound) from ``random_state``.
+    """
+    rng = check_random_state(random_state)
+    params = np.empty(n_params(sizes), dtype=dtype)
+    factor = init_factor(activation)
+    for l in range(len(sizes) - 1):
+        fan_in, fan_out = int(sizes[l]), int(sizes[l + 1])
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coef_view(params, sizes, l)[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+        intercept_view(params, sizes, l)[...] = rng.uniform(-bound, bound, fan_out)
+    return params
+
+
+def as_float_array(a, name, dtype, ndim):
+    """``a`` as a finite array of ``dtype`` with ``ndim`` dimensions (never a view we write)."""
+    try:
+        arr = np.asarray(a, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return arr
+
+
+class Network:
+    """A fully connected network trained by backpropagation.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Units per layer, input first and output last, e.g. ``(1, 2, 1)``.
+    activation : {"relu", "identity", "logistic", "tanh", "softplus", "leaky_relu"}
+        Activation of the hidden layers.
+    output_activation : {"identity", "logistic", "softmax", "exp"}
+        Activation of the output layer.
+    dtype : numpy.float32 or numpy.float64
+        Dtype of the parameters and of every computation.
+    random_state : None, int or numpy.random.RandomState
+        Source of the initial weights (scikit-learn's initialisation).
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        Every weight and bias in one contiguous buffer: all coefs raveled in
+        layer order, then all intercepts in layer order.
+    coefs : list of ndarray
+        ``coefs[i]`` is a (layer_sizes[i], layer_sizes[i + 1]) view into ``params``.
+    intercepts : list of ndarray
+        ``intercepts[i]`` is a (layer_sizes[i + 1],) view into ``params``.
+    """
+
+    def __init__(
+        self,
+        layer_sizes,
+        activation="relu",
+        output_activation="identity",
+        dtype=np.float64,
+        random_state=None,
+    ):
+        self.layer_sizes = check_layer_sizes(layer_sizes)
+        self._hidden = lookup(HIDDEN_ACTIVATIONS, activation, "activation")
+        self._out = lookup(OUTPUT_ACTIVATIONS, output_activation, "output_activation")
+        self.activation = activation
+        self.output_activation = output_activation
+        self.dtype = check_dtype(dtype)
+        self._set_params(
+            init_params(self.layer_sizes, activation, self.dtype, random_state)
+        )
+
+    def _set_params(self, params):
+        self.params = params
+        n = len(self.layer_sizes) - 1
+        self.coefs = [coef_view(params, self.layer_sizes, i) for i in range(n)]
+        self.intercepts = [intercept_view(params, self.layer_sizes, i) for i in range(n)]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["coefs"], state["intercepts"]
+        return state
+
+    def __setstate__(self, state):
+        params = state.pop("params")
+        self.__dict__.update(state)
+        self._set_params(params)
+
+    def __repr__(self):
+        return (
+            f"Network({self.layer_sizes.tolist()}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r}, "
+            f"dtype={np.dtype(self.dtype).name})"
+        )
+
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        # Keep the one buffer: `net.params -= lr * grad` and `net.params = p`
+        # both write into it, so the coefs/intercepts views stay valid.
+        if getattr(self, "_params", None) is None:
+            self._params = value
+        elif value is not self._params:
+            value = np.asarray(value)
+            if value.shape != self._params.shape:
+                raise ValueError(
+                    f"params must have shape {self._params.shape}, got {value.shape}."
+                )
+            self._params[...] = value
+
+    def _check_X(self, X):
+        X = as_float_array(X, "X", self.dtype, 2)
+        if X.shape[1] != self.layer_sizes[0]:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the network expects "
+                f"{self.layer_sizes[0]}."
+            )
+        return X
+
+    def forward(self, X):
+        """Outputs of the network for the rows of X, shape (n_samples, layer_sizes[-1])."""
+        X = self._check_X(X)
+        n = X.shape[0]
+        out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
+        acts, _ = work_buffers(self.layer_sizes, max(1, min(n, CHUNK_ROWS)), self.dtype)
+        idx = np.arange(n, dtype=np.int64)
+        _engine.predict(
+            X, idx, self.params, self.layer_sizes, self._hidden, self._out, acts, out
+        )
+        return out
+
+    def loss_gradient(self, X, y, loss="squared_error", sample_weight=None, alpha=0.0):
+        """Loss and its gradient with respect to ``params``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, layer_sizes[0])
+        y : array-like of shape (n_samples, layer_sizes[-1]) or (n_samples,)
+            when the network has one output.
+        loss : {"squared_error", "log_loss", "poisson"}
+        sample_weight : array-like of shape (n_samples,), optional
+        alpha : float, L2 penalty: adds 1/2 alpha sum |W|^2 / S to the loss.
+
+        Returns
+        -------
+        loss : float
+            (1/S) sum_i s_i l(y_i, p_i) + 1/2 alpha sum |W|^2 / S, S = sum_i s_i.
+        grad : ndarray laid out exactly like ``params``.
+        """
+        code = lookup(LOSSES, loss, "loss")
+        check_pair(loss, self.output_activation)
+        X = self._check_X(X)
+        n = X.shape[0]
+        if n == 0:
+            raise ValueError("X has 0 samples; the loss needs at least one.")
+        Y = as_float_array(y, "y", self.dtype, np.ndim(y))
+        n_out = self.layer_sizes[-1]
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape != (n, n_out):
+            raise ValueError(f"y must have shape ({n}, {n_out}), got {Y.shape}.")
+        if sample_weight is None:
+            sw = np.ones(n, dtype=self.dtype)
+        else:
+            sw = as_float_array(sample_weight, "sample_weight", self.dtype, 1)
+            if sw.shape != (n,):
+                raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}.")
+            if (sw < 0).any() or sw.sum() <= 0:
+                raise ValueError("sample_weight must be >= 0 with a positive sum.")
+        if not (np.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+        if loss == "poisson" and (Y < 0).any():
+            raise ValueError("poisson loss needs y >= 0.")
+        grad = np.empty_like(self.params)
+        acts, deltas = work_buffers(self.layer_sizes, min(n, CHUNK_ROWS), self.dtype)
+        tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
+        value = _engine.loss_gradient(
+            X, Y, sw, np.arange(n, dtype=np.int64), self.params, self.layer_sizes,
+            self._hidden, self._out, code, float(alpha), 1.0, acts, deltas, grad, tmp,
+        )  # fmt: skip
+        return float(value), grad
