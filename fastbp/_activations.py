@@ -18,8 +18,7 @@ exp on a positive argument, softmax subtracts the row maximum first.
 import math
 
 from ._config import jit
-from ._tables import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU
-from ._tables import SOFTMAX, SOFTPLUS, TANH
+from ._tables import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 
 
 @jit

@@ -45,9 +45,23 @@ def predict(X, idx, params, sizes, hidden, out_code, acts, P):
 
 @jit
 def batch_loss_grad(
-    X, Y, sw, idx, start, n, params, sizes, hidden, out_code, loss, acts, deltas,
-    grad, tmp, accumulate,
-):  # fmt: skip
+    X,
+    Y,
+    sw,
+    idx,
+    start,
+    n,
+    params,
+    sizes,
+    hidden,
+    out_code,
+    loss,
+    acts,
+    deltas,
+    grad,
+    tmp,
+    accumulate,
+):
     """Forward and backward over rows idx[start:start + n]; return sum_i s_i l_i.
 
     The (unnormalised) gradient is written to ``grad``, or added to it when
@@ -65,9 +79,22 @@ def batch_loss_grad(
 
 @jit
 def loss_gradient(
-    X, Y, sw, idx, params, sizes, hidden, out_code, loss, alpha, loss_scale, acts,
-    deltas, grad, tmp,
-):  # fmt: skip
+    X,
+    Y,
+    sw,
+    idx,
+    params,
+    sizes,
+    hidden,
+    out_code,
+    loss,
+    alpha,
+    loss_scale,
+    acts,
+    deltas,
+    grad,
+    tmp,
+):
     """Full-batch loss and gradient over rows X[idx], chunk by chunk.
 
     Returns loss_scale * sum_i s_i l_i / S + 1/2 alpha |W|^2 / S and leaves
@@ -82,19 +109,55 @@ def loss_gradient(
     for start in range(0, n_total, cap):
         n = min(cap, n_total - start)
         data += batch_loss_grad(
-            X, Y, sw, idx, start, n, params, sizes, hidden, out_code, loss, acts,
-            deltas, grad, tmp, start > 0,
-        )  # fmt: skip
+            X,
+            Y,
+            sw,
+            idx,
+            start,
+            n,
+            params,
+            sizes,
+            hidden,
+            out_code,
+            loss,
+            acts,
+            deltas,
+            grad,
+            tmp,
+            start > 0,
+        )
     reg = finish_gradient(params, grad, sizes, alpha, S)
     return loss_scale * data / S + reg
 
 
 @jit
 def run_epoch(
-    X, Y, sw, idx, batch_size, params, sizes, hidden, out_code, loss, alpha,
-    loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon, t, state,
-    acts, deltas, grad, tmp,
-):  # fmt: skip
+    X,
+    Y,
+    sw,
+    idx,
+    batch_size,
+    params,
+    sizes,
+    hidden,
+    out_code,
+    loss,
+    alpha,
+    loss_scale,
+    solver,
+    lr,
+    momentum,
+    nesterov,
+    beta_1,
+    beta_2,
+    epsilon,
+    t,
+    state,
+    acts,
+    deltas,
+    grad,
+    tmp,
+):
     """One epoch of minibatch training over rows X[idx], in that order.
 
     Each batch's loss and gradient are those of ``loss_gradient`` on the batch;
@@ -112,9 +175,23 @@ def run_epoch(
         for i in range(start, start + n):
             S += sw[idx[i]]
         data = batch_loss_grad(
-            X, Y, sw, idx, start, n, params, sizes, hidden, out_code, loss, acts,
-            deltas, grad, tmp, False,
-        )  # fmt: skip
+            X,
+            Y,
+            sw,
+            idx,
+            start,
+            n,
+            params,
+            sizes,
+            hidden,
+            out_code,
+            loss,
+            acts,
+            deltas,
+            grad,
+            tmp,
+            False,
+        )
         reg = finish_gradient(params, grad, sizes, alpha, S)
         accumulated += (loss_scale * data / S + reg) * n
         if solver == ADAM:

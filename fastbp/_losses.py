@@ -23,8 +23,7 @@ import math
 import numpy as np
 
 from ._config import jit
-from ._tables import EXP, IDENTITY, LOG_LOSS, LOGISTIC, POISSON, SOFTMAX
-from ._tables import SQUARED_ERROR
+from ._tables import EXP, IDENTITY, LOG_LOSS, LOGISTIC, POISSON, SOFTMAX, SQUARED_ERROR
 
 
 @jit

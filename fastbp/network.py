@@ -13,8 +13,7 @@ from sklearn.utils import check_random_state
 from . import _engine
 from ._config import CHUNK_ROWS
 from ._layout import coef_view, intercept_view, n_params, work_buffers
-from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
-from ._tables import check_pair, init_factor, lookup
+from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, check_pair, init_factor, lookup
 
 DTYPES = (np.float32, np.float64)
 
@@ -28,9 +27,7 @@ def check_layer_sizes(layer_sizes):
             f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}."
         ) from None
     if len(sizes) < 2:
-        raise ValueError(
-            f"layer_sizes needs an input and an output size, got {layer_sizes!r}."
-        )
+        raise ValueError(f"layer_sizes needs an input and an output size, got {layer_sizes!r}.")
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, Integral) or s < 1:
             raise ValueError(f"Every layer size must be an integer >= 1, got {sizes}.")
@@ -119,9 +116,7 @@ class Network:
         self.activation = activation
         self.output_activation = output_activation
         self.dtype = check_dtype(dtype)
-        self._set_params(
-            init_params(self.layer_sizes, activation, self.dtype, random_state)
-        )
+        self._set_params(init_params(self.layer_sizes, activation, self.dtype, random_state))
 
     def _set_params(self, params):
         self.params = params
@@ -135,7 +130,7 @@ class Network:
         return state
 
     def __setstate__(self, state):
-        params = state.pop("params")
+        params = state.pop("_params")
         self.__dict__.update(state)
         self._set_params(params)
 
@@ -159,17 +154,14 @@ class Network:
         elif value is not self._params:
             value = np.asarray(value)
             if value.shape != self._params.shape:
-                raise ValueError(
-                    f"params must have shape {self._params.shape}, got {value.shape}."
-                )
+                raise ValueError(f"params must have shape {self._params.shape}, got {value.shape}.")
             self._params[...] = value
 
     def _check_X(self, X):
         X = as_float_array(X, "X", self.dtype, 2)
         if X.shape[1] != self.layer_sizes[0]:
             raise ValueError(
-                f"X has {X.shape[1]} features, but the network expects "
-                f"{self.layer_sizes[0]}."
+                f"X has {X.shape[1]} features, but the network expects {self.layer_sizes[0]}."
             )
         return X
 
@@ -180,9 +172,7 @@ class Network:
         out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
         acts, _ = work_buffers(self.layer_sizes, max(1, min(n, CHUNK_ROWS)), self.dtype)
         idx = np.arange(n, dtype=np.int64)
-        _engine.predict(
-            X, idx, self.params, self.layer_sizes, self._hidden, self._out, acts, out
-        )
+        _engine.predict(X, idx, self.params, self.layer_sizes, self._hidden, self._out, acts, out)
         return out
 
     def loss_gradient(self, X, y, loss="squared_error", sample_weight=None, alpha=0.0):
@@ -231,7 +221,20 @@ class Network:
         acts, deltas = work_buffers(self.layer_sizes, min(n, CHUNK_ROWS), self.dtype)
         tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
         value = _engine.loss_gradient(
-            X, Y, sw, np.arange(n, dtype=np.int64), self.params, self.layer_sizes,
-            self._hidden, self._out, code, float(alpha), 1.0, acts, deltas, grad, tmp,
-        )  # fmt: skip
+            X,
+            Y,
+            sw,
+            np.arange(n, dtype=np.int64),
+            self.params,
+            self.layer_sizes,
+            self._hidden,
+            self._out,
+            code,
+            float(alpha),
+            1.0,
+            acts,
+            deltas,
+            grad,
+            tmp,
+        )
         return float(value), grad

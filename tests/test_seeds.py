@@ -32,9 +32,7 @@ def softplus(x):
 def test_seed000_prediction_and_ssr():
     net = seed000_network()
     pred = net.forward(X0)[:, 0]
-    by_hand = [
-        softplus(x * W1 + B1) * W3 + softplus(x * W2 + B2) * W4 + B3 for x in X0[:, 0]
-    ]
+    by_hand = [softplus(x * W1 + B1) * W3 + softplus(x * W2 + B2) * W4 + B3 for x in X0[:, 0]]
     np.testing.assert_allclose(pred, by_hand, rtol=1e-12, atol=1e-14)
     ssr = sum((o - p) ** 2 for o, p in zip(Y0, by_hand))
     loss, _ = net.loss_gradient(X0, Y0)
