@@ -7,7 +7,7 @@
 
 All work buffers are allocated by the caller once per fit and reused; nothing
 here allocates per batch. Rows of X are gathered through ``idx`` into layer 0
-of the activation buffer, so X may be in any memory order.
+of the activation buffer, so X may be any subset, in any order, of a dense or CSR matrix.
 """
 
 from ._backward import backward_pass, finish_gradient
@@ -21,12 +21,26 @@ from ._tables import ADAM
 
 @jit
 def load_rows(X, idx, start, out):
-    """Copy rows X[idx[start:start + n]] into ``out`` (n, n_features)."""
+    """Copy rows X[idx[start:start + n]] into ``out`` (n, n_features), densely.
+
+    ``X`` is the tuple made by ``_data.kernel_data``: (dense, data, indices,
+    indptr), where a CSR matrix has a non-empty ``indptr`` and dense data has an
+    empty one. A sparse input is densified one batch at a time only.
+    """
+    dense, data, indices, indptr = X
     n, d = out.shape
-    for i in range(n):
-        r = idx[start + i]
-        for j in range(d):
-            out[i, j] = X[r, j]
+    if indptr.shape[0] == 0:
+        for i in range(n):
+            r = idx[start + i]
+            for j in range(d):
+                out[i, j] = dense[r, j]
+    else:
+        for i in range(n):
+            r = idx[start + i]
+            for j in range(d):
+                out[i, j] = 0
+            for q in range(indptr[r], indptr[r + 1]):
+                out[i, indices[q]] += data[q]
 
 
 @jit

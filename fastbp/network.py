@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 
 from . import _engine
 from ._config import CHUNK_ROWS
+from ._data import kernel_data
 from ._layout import coef_view, intercept_view, n_params, work_buffers
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, check_pair, init_factor, lookup
 
@@ -172,7 +173,16 @@ class Network:
         out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
         acts, _ = work_buffers(self.layer_sizes, max(1, min(n, CHUNK_ROWS)), self.dtype)
         idx = np.arange(n, dtype=np.int64)
-        _engine.predict(X, idx, self.params, self.layer_sizes, self._hidden, self._out, acts, out)
+        _engine.predict(
+            kernel_data(X, self.dtype),
+            idx,
+            self.params,
+            self.layer_sizes,
+            self._hidden,
+            self._out,
+            acts,
+            out,
+        )
         return out
 
     def loss_gradient(self, X, y, loss="squared_error", sample_weight=None, alpha=0.0):
@@ -221,7 +231,7 @@ class Network:
         acts, deltas = work_buffers(self.layer_sizes, min(n, CHUNK_ROWS), self.dtype)
         tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
         value = _engine.loss_gradient(
-            X,
+            kernel_data(X, self.dtype),
             Y,
             sw,
             np.arange(n, dtype=np.int64),

@@ -1,0 +1,358 @@
+"""The shared part of MLPRegressor and MLPClassifier: fitting on the engine.
+
+This follows scikit-learn 1.9's ``BaseMultilayerPerceptron`` step for step, so
+that the same data and random_state give the same model: initialisation, then
+the early-stopping split, then one shuffle of the running sample order per
+epoch, all drawn from one RandomState; the same loss scaling, schedules and
+stopping rule. The difference is where the numbers live and who computes them:
+one flat parameter buffer (``coefs_`` and ``intercepts_`` are views into it)
+trained by the compiled kernels in ``_engine``.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from . import _engine
+from ._config import CHUNK_ROWS
+from ._data import kernel_data
+from ._layout import coef_view, intercept_view, work_buffers
+from ._solvers import StochasticOptimizer, minimize_lbfgs
+from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
+from .network import init_params
+
+STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+class Workspace:
+    """Everything a fit computes with, allocated once per fit."""
+
+    def __init__(self, sizes, dtype, batch_rows, n_params):
+        self.acts, self.deltas = work_buffers(sizes, batch_rows, dtype)
+        self.grad = np.empty(n_params, dtype=dtype)
+        self.tmp = np.empty(int((sizes[:-1] * sizes[1:]).max()), dtype=dtype)
+
+
+class BaseMLP(BaseEstimator):
+    """Base class of fastbp's MLP estimators; use the subclasses."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ----- the flat buffer and its views -----
+
+    def _set_params_buffer(self, params):
+        """Make ``params`` the model's storage and coefs_/intercepts_ its views."""
+        self._params = params
+        n = len(self._sizes) - 1
+        self.coefs_ = [coef_view(params, self._sizes, i) for i in range(n)]
+        self.intercepts_ = [intercept_view(params, self._sizes, i) for i in range(n)]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("coefs_", None)
+        state.pop("intercepts_", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_params" in state:
+            self._set_params_buffer(self._params)
+
+    # ----- fitting -----
+
+    def _initialize(self, y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        self._sizes = np.asarray(layer_units, dtype=np.int64)
+        self._set_params_buffer(
+            init_params(self._sizes, self.activation, dtype, self._random_state)
+        )
+        self._best_params = self._params.copy()
+        if self.solver in STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _codes(self):
+        """(hidden, output, loss) kernel codes and the reported loss's scale."""
+        loss = LOSSES[self.loss]
+        # scikit-learn reports squared_error averaged over outputs too, while
+        # its gradient is not: the scale applies to the reported value only.
+        scale = 1.0 / self.n_outputs_ if loss == SQUARED_ERROR else 1.0
+        return (
+            HIDDEN_ACTIVATIONS[self.activation],
+            OUTPUT_ACTIVATIONS[self.out_activation_],
+            loss,
+            scale,
+        )
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+
+        X, y, labels = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        sample_weight = self._weigh_classes(labels, sample_weight, incremental)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+
+        dtype = self._params.dtype
+        data = kernel_data(X, dtype)
+        Y = np.ascontiguousarray(y, dtype=dtype)
+        sw = np.ones(X.shape[0], dtype) if sample_weight is None else sample_weight.astype(dtype)
+        if self.solver in STOCHASTIC_SOLVERS:
+            self._fit_stochastic(data, X.shape[0], y, Y, sw, sample_weight, incremental)
+        else:
+            self._fit_lbfgs(data, Y, sw)
+
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _weigh_classes(self, labels, sample_weight, incremental):
+        """Hook for the classifier's class_weight; regressors keep sample_weight."""
+        return sample_weight
+
+    def _fit_lbfgs(self, data, Y, sw):
+        hidden, out, loss, scale = self._codes()
+        n = Y.shape[0]
+        ws = Workspace(self._sizes, Y.dtype, min(n, CHUNK_ROWS), self._params.size)
+        rows = np.arange(n, dtype=np.int64)
+        params = self._params
+
+        def loss_grad(x):
+            # float64: scipy's point is the buffer the kernels read. float32:
+            # copy it into the model's buffer, compute in float32.
+            if x.dtype == params.dtype:
+                p = x
+            else:
+                params[:] = x
+                p = params
+            grad = np.empty_like(p)
+            value = _engine.loss_gradient(
+                data, Y, sw, rows, p, self._sizes, hidden, out, loss, self.alpha, scale,
+                ws.acts, ws.deltas, grad, ws.tmp,
+            )  # fmt: skip
+            return value, grad.astype(np.float64, copy=False)
+
+        res, self.n_iter_ = minimize_lbfgs(
+            loss_grad, params, self.max_iter, self.max_fun, self.tol, self.verbose
+        )
+        self.loss_ = res.fun
+        params[:] = res.x
+
+    def _fit_stochastic(self, data, n_samples, y, Y, sw, sample_weight, incremental):
+        params = self._params
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = StochasticOptimizer(self, params.size, params.dtype)
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        rows = np.arange(n_samples, dtype=np.int64)
+        if early_stopping:
+            # Split row numbers rather than X: the same draw as scikit-learn's
+            # split of the arrays themselves, without copying them.
+            stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
+            train_rows, val_rows = train_test_split(
+                rows,
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            if val_rows.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            val = (data, val_rows, self._validation_targets(y[val_rows]))
+            val_sw = None if sample_weight is None else sample_weight[val_rows]
+        else:
+            train_rows, val, val_sw = rows, None, None
+
+        n_train = train_rows.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_train)
+        else:
+            if self.batch_size > n_train:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_train))
+
+        hidden, out, loss, scale = self._codes()
+        ws = Workspace(self._sizes, params.dtype, batch_size, params.size)
+        order = np.arange(n_train)
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    perm = np.arange(n_train)
+                    self._random_state.shuffle(perm)
+                    order = order[perm]
+                epoch_rows = train_rows[order]
+                total, self._optimizer.t = _engine.run_epoch(
+                    data, Y, sw, epoch_rows, batch_size, params, self._sizes, hidden, out,
+                    loss, self.alpha, scale, *self._optimizer.epoch_args(),
+                    ws.acts, ws.deltas, ws.grad, ws.tmp,
+                )  # fmt: skip
+                self.n_iter_ += 1
+                self.loss_ = total / n_train
+                self.t_ += n_train
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(early_stopping, val, val_sw)
+                self._optimizer.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+
+        if early_stopping:
+            # Restore the best weights into the buffer. Like scikit-learn, the
+            # model's weights and the "best" ones are then the same storage
+            # until a later epoch improves on the best score.
+            if self._best_params is not params:
+                params[:] = self._best_params
+            self._best_params = params
+
+    def _update_no_improvement_count(self, early_stopping, val, sample_weight):
+        if early_stopping:
+            data, rows, y_val = val
+            val_score = self._score_rows(data, rows, y_val, sample_weight)
+            self.validation_scores_.append(val_score)
+            if self.verbose:
+                print("Validation score: %f" % self.validation_scores_[-1])
+            last_valid_score = self.validation_scores_[-1]
+            if last_valid_score < (self.best_validation_score_ + self.tol):
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last_valid_score > self.best_validation_score_:
+                self.best_validation_score_ = last_valid_score
+                self._best_params = self._params.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    # ----- prediction -----
+
+    def _outputs(self, data, rows):
+        """The output layer for rows ``rows`` of kernel data, (len(rows), n_outputs_)."""
+        n = rows.shape[0]
+        dtype = self._params.dtype
+        out = np.empty((n, self.n_outputs_), dtype=dtype)
+        acts, _ = work_buffers(self._sizes, max(1, min(n, CHUNK_ROWS)), dtype)
+        hidden, out_code, _, _ = self._codes()
+        _engine.predict(data, rows, self._params, self._sizes, hidden, out_code, acts, out)
+        return out
+
+    def _forward_pass_fast(self, X, check_input=True):
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        rows = np.arange(X.shape[0], dtype=np.int64)
+        return self._outputs(kernel_data(X, self._params.dtype), rows)
+
+    def _score_rows(self, data, rows, y, sample_weight):
+        """Score on rows of the training data (the validation set), as scikit-learn's
+        ``_score``: NaN when float predictions are not finite."""
+        y_pred = self._decode(self._outputs(data, rows))
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return self._score_function(y, y_pred, sample_weight=sample_weight)
+
+    def _check_solver(self):
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

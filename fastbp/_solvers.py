@@ -1,0 +1,91 @@
+"""Solvers for the estimators: the stochastic optimizers' state and L-BFGS.
+
+The per-batch arithmetic is compiled (``_engine.run_epoch``); what lives here
+is what scikit-learn does between epochs: the learning-rate schedules and the
+decision to stop or to divide the learning rate by 5.
+"""
+
+import numpy as np
+import scipy.optimize
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+from sklearn.utils.optimize import _check_optimize_result
+
+from ._tables import ADAM, SOLVERS
+
+
+class StochasticOptimizer:
+    """State of ``sgd`` or ``adam`` across epochs and calls of partial_fit.
+
+    ``state`` holds the flat buffers the epoch kernel updates: the velocity
+    (SGD) or the first and second moments (Adam), laid out like ``params``.
+    ``t`` counts Adam steps.
+    """
+
+    def __init__(self, est, n_params, dtype):
+        self.code = SOLVERS[est.solver]
+        self.learning_rate_init = est.learning_rate_init
+        self.learning_rate = float(est.learning_rate_init)
+        self.lr_schedule = est.learning_rate
+        self.momentum = est.momentum
+        self.nesterov = est.nesterovs_momentum
+        self.power_t = est.power_t
+        self.beta_1, self.beta_2, self.epsilon = est.beta_1, est.beta_2, est.epsilon
+        self.t = 0
+        self.state = np.zeros((2 if self.code == ADAM else 1, n_params), dtype=dtype)
+
+    def epoch_args(self):
+        """The optimizer's arguments of ``run_epoch``, in its order."""
+        lr = self.learning_rate_init if self.code == ADAM else self.learning_rate
+        return (
+            self.code,
+            float(lr),
+            float(self.momentum),
+            bool(self.nesterov),
+            float(self.beta_1),
+            float(self.beta_2),
+            float(self.epsilon),
+            self.t,
+            self.state,
+        )
+
+    def iteration_ends(self, time_step):
+        """After each epoch: the invscaling schedule, lr_init / (t + 1) ** power_t."""
+        if self.code != ADAM and self.lr_schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        """Stop, or with the adaptive schedule divide the learning rate by 5 and go on."""
+        if self.code == ADAM or self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose):
+    """L-BFGS-B over the flat buffer; returns scipy's result, ``params`` untouched.
+
+    ``loss_grad(x)`` returns the loss and gradient at the float64 point x.
+    """
+    iprint = 1 if verbose is True or verbose >= 1 else -1
+    res = scipy.optimize.minimize(
+        loss_grad,
+        params,
+        method="L-BFGS-B",
+        jac=True,
+        options={
+            "maxfun": max_fun,
+            "maxiter": max_iter,
+            "gtol": tol,
+            **_get_additional_lbfgs_options_dict("iprint", iprint),
+        },
+    )
+    n_iter = _check_optimize_result("lbfgs", res, max_iter)
+    return res, n_iter
