@@ -79,7 +79,7 @@ class BaseMLP(BaseEstimator):
         self.intercepts_ = [intercept_view(params, self._sizes, i) for i in range(n)]
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # may be self.__dict__ itself
         state.pop("coefs_", None)
         state.pop("intercepts_", None)
         return state
@@ -231,7 +231,8 @@ class BaseMLP(BaseEstimator):
             if self.batch_size > n_train:
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
+                    "sample size. It is going to be clipped",
+                    stacklevel=3,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_train))
 
@@ -283,9 +284,10 @@ class BaseMLP(BaseEstimator):
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning,
+                        stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=3)
 
         if early_stopping:
             # Restore the best weights into the buffer. Like scikit-learn, the

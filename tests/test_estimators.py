@@ -1,0 +1,181 @@
+"""The estimators in the user's ecosystem: pipelines, searches, clone, pickle,
+dtypes, feature names, class weights, errors (each compared with scikit-learn's)."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import neural_network as sk
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastbp import MLPClassifier, MLPRegressor
+
+warnings.filterwarnings("ignore", category=UserWarning)
+
+
+@pytest.fixture
+def data():
+    X, y = make_classification(200, 6, n_informative=4, n_classes=3, random_state=0)
+    return X, y
+
+
+def test_signatures_are_sklearns():
+    import inspect
+
+    for ours, theirs in [(MLPRegressor, sk.MLPRegressor), (MLPClassifier, sk.MLPClassifier)]:
+        a = inspect.signature(ours.__init__).parameters
+        b = inspect.signature(theirs.__init__).parameters
+        extra = ["class_weight"] if ours is MLPClassifier else []
+        assert list(a) == list(b) + extra
+        for name in b:
+            assert a[name].kind == b[name].kind and a[name].default == b[name].default, name
+
+
+def test_coefs_are_views_of_one_buffer(data):
+    X, y = data
+    est = MLPClassifier((5, 4), max_iter=3, random_state=0).fit(X, y)
+    for view in est.coefs_ + est.intercepts_:
+        assert np.shares_memory(view, est._params)
+    packed = np.hstack([a.ravel() for a in est.coefs_ + est.intercepts_])
+    np.testing.assert_array_equal(packed, est._params)
+
+
+def test_pickle_and_clone_round_trip(data):
+    X, y = data
+    est = MLPClassifier((5,), max_iter=5, random_state=0).fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
+    assert all(np.shares_memory(v, again._params) for v in again.coefs_ + again.intercepts_)
+    again.partial_fit(X, y)  # training continues on the restored buffer
+    assert not np.array_equal(again.coefs_[0], est.coefs_[0])
+    fresh = clone(est)
+    assert not hasattr(fresh, "coefs_") and fresh.get_params() == est.get_params()
+
+
+def test_pipeline_and_grid_search(data):
+    X, y = data
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=30, random_state=0))
+    search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(4,), (8,)]}, cv=3)
+    search.fit(X, y)
+    ref = GridSearchCV(
+        make_pipeline(StandardScaler(), sk.MLPClassifier(max_iter=30, random_state=0)),
+        {"mlpclassifier__hidden_layer_sizes": [(4,), (8,)]},
+        cv=3,
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]
+    )
+    assert search.best_params_ == ref.best_params_
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_dtype_in_dtype_out(dtype, solver):
+    X = np.random.RandomState(0).rand(60, 3).astype(dtype)
+    y = X.sum(1)
+    reg = MLPRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=5).fit(X, y)
+    assert reg.coefs_[0].dtype == dtype and reg.predict(X).dtype == dtype
+    clf = MLPClassifier((4,), solver=solver, max_iter=5).fit(X, y > y.mean())
+    assert clf.predict_proba(X).dtype == dtype
+
+
+def test_integer_boolean_and_pandas_input(data):
+    X, y = data
+    Xi = (X * 10).astype(np.int64)
+    a = MLPClassifier((5,), max_iter=5, random_state=0).fit(Xi, y)
+    b = sk.MLPClassifier((5,), max_iter=5, random_state=0).fit(Xi, y)
+    np.testing.assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-9)
+    MLPRegressor(hidden_layer_sizes=(3,), max_iter=3).fit(X > 0, y.astype(bool))
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    est = MLPClassifier((5,), max_iter=5, random_state=0).fit(df, pd.Series(y))
+    np.testing.assert_array_equal(est.feature_names_in_, df.columns)
+    np.testing.assert_array_equal(est.predict(df), est.predict(X))
+
+
+def test_extra_activations(data):
+    X, y = data
+    relu = MLPClassifier((8,), max_iter=300, random_state=0).fit(X, y).score(X, y)
+    for act in ("softplus", "leaky_relu"):
+        est = MLPClassifier((8,), activation=act, max_iter=300, random_state=0).fit(X, y)
+        assert est.score(X, y) > max(0.7, relu - 0.05)
+    with pytest.raises(ValueError, match="activation"):
+        sk.MLPClassifier(activation="softplus").fit(X, y)
+
+
+def test_class_weight(data):
+    X, y = data
+    keep = (y != 2) | (np.arange(len(y)) % 5 == 0)  # class 2 rare
+    X, y = X[keep], y[keep]
+    plain = MLPClassifier((6,), max_iter=20, random_state=0).fit(X, y)
+    weights = {0: 1.0, 1: 1.0, 2: 5.0}
+    cw = MLPClassifier((6,), max_iter=20, random_state=0, class_weight=weights).fit(X, y)
+    sw = np.array([weights[c] for c in y])
+    by_hand = MLPClassifier((6,), max_iter=20, random_state=0).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(cw.coefs_[0], by_hand.coefs_[0])
+    assert not np.array_equal(cw.coefs_[0], plain.coefs_[0])
+    bal = MLPClassifier((6,), max_iter=20, random_state=0, class_weight="balanced").fit(X, y)
+    assert (bal.predict(X) == 2).sum() > (plain.predict(X) == 2).sum()
+    with pytest.raises(ValueError, match="balanced"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="class_weight"):
+        MLPClassifier(class_weight="heavy").fit(X, y)
+
+
+def same_error(make, call, exact=True):
+    """Call ``call`` on fastbp's and scikit-learn's estimator; both raise alike."""
+    errors = []
+    for module in ("fastbp", "sk"):
+        est = make(module)
+        with pytest.raises(Exception) as info:
+            call(est)
+        errors.append(info)
+    assert errors[0].type is errors[1].type
+    if exact:
+        assert str(errors[0].value) == str(errors[1].value)
+    else:  # fastbp accepts more activations, so its list of choices is longer
+        assert str(errors[0].value).split(" must ")[0] == str(errors[1].value).split(" must ")[0]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(alpha=-1),
+        dict(hidden_layer_sizes=(0,)),
+        dict(hidden_layer_sizes=(3, -1)),
+        dict(activation="swish"),
+        dict(solver="newton"),
+        dict(batch_size=0),
+        dict(validation_fraction=1.0),
+        dict(learning_rate="cyclic"),
+        dict(momentum=1.5),
+        dict(max_iter=0),
+    ],
+)
+def test_invalid_parameters_raise_sklearns_errors(data, params):
+    X, y = data
+    mods = {"fastbp": (MLPClassifier, MLPRegressor), "sk": (sk.MLPClassifier, sk.MLPRegressor)}
+    for i in range(2):
+        exact = "activation" not in params
+        same_error(lambda m, i=i: mods[m][i](**params), lambda est: est.fit(X, y), exact)
+
+
+def test_input_errors_are_sklearns(data):
+    X, y = data
+    mods = {"fastbp": MLPClassifier, "sk": sk.MLPClassifier}
+    same_error(lambda m: mods[m](), lambda est: est.predict(X))  # NotFittedError
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    same_error(lambda m: mods[m](), lambda est: est.fit(Xn, y))
+    same_error(lambda m: mods[m](), lambda est: est.fit(X, y[:-1]))
+    same_error(lambda m: mods[m](max_iter=2).fit(X, y), lambda est: est.predict(X[:, :3]))
+    same_error(lambda m: mods[m](solver="lbfgs"), lambda est: est.partial_fit(X, y))
+    same_error(lambda m: mods[m](early_stopping=True), lambda est: est.partial_fit(X, y, [0, 1, 2]))
+    with pytest.raises(NotFittedError):
+        MLPRegressor().predict(X)
