@@ -99,6 +99,7 @@ def test_integer_boolean_and_pandas_input(data):
     np.testing.assert_array_equal(est.predict(df), est.predict(X))
 
 
+@pytest.mark.slow
 def test_extra_activations(data):
     X, y = data
     relu = MLPClassifier((8,), max_iter=300, random_state=0).fit(X, y).score(X, y)
