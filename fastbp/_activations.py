@@ -1,9 +1,10 @@
 """Activation kernels: the forward function f and its derivative f'.
 
-``activate`` applies f in place to a block of pre-activations z (rows =
-samples). ``backprop_derivative`` multiplies a block of backward messages by
-f'(in_k), computed from the layer's *outputs* out_k = f(in_k) so that the
-forward pass needs to keep only one buffer per layer (as scikit-learn does):
+Both work in place on a block of a flat buffer holding ``n`` rows of ``m``
+values (rows = samples). ``activate`` applies f to pre-activations in_k.
+``backprop_derivative`` multiplies backward messages by f'(in_k), computed
+from the layer's *outputs* out_k = f(in_k), so the forward pass keeps only
+one buffer per layer (as scikit-learn does):
 
     logistic   f' = out (1 - out)
     tanh       f' = 1 - out^2
@@ -22,67 +23,76 @@ from ._tables import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOF
 
 
 @jit
-def activate(Z, code):
-    """Apply activation ``code`` in place to the rows of ``Z``."""
-    n, m = Z.shape
+def activate(buf, off, n, m, code):
+    """Apply activation ``code`` in place to buf[off : off + n * m] ((n, m) rows)."""
     if code == IDENTITY:
         return
     if code == SOFTMAX:
         for i in range(n):
-            top = Z[i, 0]
+            row = off + i * m
+            top = buf[row]
             for j in range(1, m):
-                if Z[i, j] > top:
-                    top = Z[i, j]
-            total = Z.dtype.type(0)
+                if buf[row + j] > top:
+                    top = buf[row + j]
+            total = buf.dtype.type(0)
             for j in range(m):
-                Z[i, j] = math.exp(Z[i, j] - top)
-                total += Z[i, j]
+                buf[row + j] = math.exp(buf[row + j] - top)
+                total += buf[row + j]
             for j in range(m):
-                Z[i, j] /= total
+                buf[row + j] /= total
         return
-    for i in range(n):
-        for j in range(m):
-            z = Z[i, j]
-            if code == RELU:
-                if z < 0:
-                    z = 0
-            elif code == LOGISTIC:
-                if z >= 0:
-                    z = 1 / (1 + math.exp(-z))
-                else:
-                    e = math.exp(z)
-                    z = e / (1 + e)
-            elif code == TANH:
-                z = math.tanh(z)
-            elif code == SOFTPLUS:
-                z = max(z, 0) + math.log1p(math.exp(-abs(z)))
-            elif code == LEAKY_RELU:
-                if z < 0:
-                    z = LEAKY_SLOPE * z
-            elif code == EXP:
-                z = math.exp(z)
-            Z[i, j] = z
+    end = off + n * m
+    # one loop per activation, so each compiles to a tight (vectorisable) loop
+    if code == RELU:
+        for q in range(off, end):
+            if buf[q] < 0:
+                buf[q] = 0
+    elif code == LOGISTIC:
+        for q in range(off, end):
+            z = buf[q]
+            if z >= 0:
+                buf[q] = 1 / (1 + math.exp(-z))
+            else:
+                e = math.exp(z)
+                buf[q] = e / (1 + e)
+    elif code == TANH:
+        for q in range(off, end):
+            buf[q] = math.tanh(buf[q])
+    elif code == SOFTPLUS:
+        for q in range(off, end):
+            z = buf[q]
+            buf[q] = max(z, 0) + math.log1p(math.exp(-abs(z)))
+    elif code == LEAKY_RELU:
+        for q in range(off, end):
+            if buf[q] < 0:
+                buf[q] *= LEAKY_SLOPE
+    elif code == EXP:
+        for q in range(off, end):
+            buf[q] = math.exp(buf[q])
 
 
 @jit
-def backprop_derivative(out, D, code):
-    """Multiply the messages ``D`` in place by f'(in), read from ``out`` = f(in)."""
-    n, m = D.shape
+def backprop_derivative(acts, a_off, deltas, d_off, count, code):
+    """deltas[d_off + q] *= f'(in), read from out = acts[a_off + q], q < count."""
     if code == IDENTITY:
         return
-    for i in range(n):
-        for j in range(m):
-            a = out[i, j]
-            if code == RELU:
-                if a <= 0:
-                    D[i, j] = 0
-            elif code == LOGISTIC:
-                D[i, j] *= a
-                D[i, j] *= 1 - a
-            elif code == TANH:
-                D[i, j] *= 1 - a * a
-            elif code == SOFTPLUS:
-                D[i, j] *= -math.expm1(-a)
-            elif code == LEAKY_RELU:
-                if a <= 0:
-                    D[i, j] *= LEAKY_SLOPE
+    if code == RELU:
+        for q in range(count):
+            if acts[a_off + q] <= 0:
+                deltas[d_off + q] = 0
+    elif code == LOGISTIC:
+        for q in range(count):
+            a = acts[a_off + q]
+            deltas[d_off + q] *= a
+            deltas[d_off + q] *= 1 - a
+    elif code == TANH:
+        for q in range(count):
+            a = acts[a_off + q]
+            deltas[d_off + q] *= 1 - a * a
+    elif code == SOFTPLUS:
+        for q in range(count):
+            deltas[d_off + q] *= -math.expm1(-acts[a_off + q])
+    elif code == LEAKY_RELU:
+        for q in range(count):
+            if acts[a_off + q] <= 0:
+                deltas[d_off + q] *= LEAKY_SLOPE

@@ -3,101 +3,103 @@
 With delta_L the output delta (from ``_losses.output_delta``), for each layer
 from the last to the first:
 
-    d_jk   = sum_rows out_j * delta_k        gW = A^T @ D      (weight_grad)
-    d_b_k  = sum_rows delta_k                gb = colsum(D)
-    delta_j = (sum_k delta_k w_jk) * f'(in_j)  D' = (D @ W^T) * f'  (backprop_messages,
-                                                      then backprop_derivative)
+    d_jk    = sum_rows out_j * delta_k         gW = A^T @ D       (weight_grad)
+    d_b_k   = sum_rows delta_k                 gb = colsum(D)
+    delta_j = (sum_k delta_k w_jk) * f'(in_j)  D' = (D @ W^T) * f' (backprop_messages,
+                                                 then backprop_derivative)
 
 The sum over k is seed 001's "sum of the backward messages from every neuron
 a node feeds". Gradients are accumulated unnormalised; ``finish_gradient``
 divides by S = sum of sample weights and adds the L2 term, as scikit-learn does:
 grad_W = (A^T D + alpha W) / S, grad_b = colsum(D) / S.
+
+Like the forward pass, large products go to BLAS and small ones run as loops
+over the flat buffers.
 """
 
 import numpy as np
 
 from ._activations import backprop_derivative
 from ._config import BLAS_MIN_FLOPS, jit
-from ._layout import act_view, coef_view, delta_view, intercept_view, n_coefs
+from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
 
 
 @jit
-def weight_grad(A, D, gW, gb, tmp, accumulate):
+def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate):
     """gW (+)= A^T @ D and gb (+)= column sums of D; ``tmp`` is scratch for BLAS."""
-    n, k = A.shape
-    m = D.shape[1]
     if n * k * m >= BLAS_MIN_FLOPS:
+        A = acts[a_off : a_off + n * k].reshape((n, k))
+        D = deltas[d_off : d_off + n * m].reshape((n, m))
         if accumulate:
-            scratch = tmp[: k * m].reshape((k, m))
-            np.dot(A.T, D, scratch)
-            for p in range(k):
-                for j in range(m):
-                    gW[p, j] += scratch[p, j]
+            np.dot(A.T, D, tmp[: k * m].reshape((k, m)))
+            for q in range(k * m):
+                grad[w_off + q] += tmp[q]
         else:
-            np.dot(A.T, D, gW)
+            np.dot(A.T, D, grad[w_off : w_off + k * m].reshape((k, m)))
     else:
         if not accumulate:
-            gW[:, :] = 0
+            for q in range(w_off, w_off + k * m):
+                grad[q] = 0
         for i in range(n):
+            a = a_off + i * k
+            d = d_off + i * m
             for p in range(k):
-                a = A[i, p]
-                if a != 0:
+                x = acts[a + p]
+                if x != 0:
+                    w = w_off + p * m
                     for j in range(m):
-                        gW[p, j] += a * D[i, j]
+                        grad[w + j] += x * deltas[d + j]
     if not accumulate:
-        gb[:] = 0
-    for i in range(n):
         for j in range(m):
-            gb[j] += D[i, j]
+            grad[b_off + j] = 0
+    for i in range(n):
+        d = d_off + i * m
+        for j in range(m):
+            grad[b_off + j] += deltas[d + j]
 
 
 @jit
-def backprop_messages(D, W, D_prev):
-    """D_prev = D @ W^T: the summed backward message into each neuron."""
-    n, m = D.shape
-    k = W.shape[0]
+def backprop_messages(deltas, d_off, params, w_off, dp_off, n, k, m):
+    """D_prev = D @ W^T (D = deltas[d_off:] (n, m), D_prev = deltas[dp_off:] (n, k)):
+    the summed backward message into each neuron."""
     if n * k * m >= BLAS_MIN_FLOPS:
-        np.dot(D, W.T, D_prev)
+        D = deltas[d_off : d_off + n * m].reshape((n, m))
+        W = params[w_off : w_off + k * m].reshape((k, m))
+        np.dot(D, W.T, deltas[dp_off : dp_off + n * k].reshape((n, k)))
     else:
         for i in range(n):
+            d = d_off + i * m
             for p in range(k):
-                s = D.dtype.type(0)
+                w = w_off + p * m
+                s = deltas.dtype.type(0)
                 for j in range(m):
-                    s += D[i, j] * W[p, j]
-                D_prev[i, p] = s
+                    s += deltas[d + j] * params[w + j]
+                deltas[dp_off + i * k + p] = s
 
 
 @jit
-def backward_pass(params, sizes, hidden, acts, deltas, n, grad, tmp, accumulate):
+def backward_pass(params, table, hidden, acts, deltas, n, grad, tmp, accumulate):
     """From delta_L (already in ``deltas``) accumulate every layer's gradient."""
-    n_layers = len(sizes) - 1
-    for l in range(n_layers, 0, -1):
-        D = delta_view(deltas, sizes, l, n)
-        weight_grad(
-            act_view(acts, sizes, l - 1, n),
-            D,
-            coef_view(grad, sizes, l - 1),
-            intercept_view(grad, sizes, l - 1),
-            tmp,
-            accumulate,
-        )
-        if l > 1:
-            D_prev = delta_view(deltas, sizes, l - 1, n)
-            backprop_messages(D, coef_view(params, sizes, l - 1), D_prev)
-            backprop_derivative(act_view(acts, sizes, l - 1, n), D_prev, hidden)
+    for l in range(table.shape[0] - 1, -1, -1):
+        k, m = table[l, FAN_IN], table[l, FAN_OUT]
+        weight_grad(acts, table[l, IN_OFF], deltas, table[l, DELTA_OFF], grad, table[l, W_OFF],
+                    table[l, B_OFF], n, k, m, tmp, accumulate)  # fmt: skip
+        if l > 0:
+            dp_off = table[l - 1, DELTA_OFF]
+            backprop_messages(deltas, table[l, DELTA_OFF], params, table[l, W_OFF], dp_off, n, k, m)
+            backprop_derivative(acts, table[l, IN_OFF], deltas, dp_off, n * k, hidden)
 
 
 @jit
-def finish_gradient(params, grad, sizes, alpha, S):
+def finish_gradient(params, grad, n_coefs, alpha, S):
     """Normalise the summed gradient by S, add alpha W / S; return 1/2 alpha |W|^2 / S."""
-    nc = n_coefs(sizes)
     a = params.dtype.type(alpha)
     s = params.dtype.type(S)
     sq = 0.0
-    for q in range(nc):
+    for q in range(n_coefs):
         w = params[q]
         sq += w * w
         grad[q] = (grad[q] + a * w) / s
-    for q in range(nc, params.shape[0]):
+    for q in range(n_coefs, params.shape[0]):
         grad[q] /= s
     return 0.5 * alpha * sq / S

@@ -23,19 +23,22 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from . import _engine
 from ._config import CHUNK_ROWS
 from ._data import kernel_data
-from ._layout import coef_view, intercept_view, work_buffers
+from ._layout import coef_view, intercept_view, layer_table, work_buffers
 from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
+from ._workspace import make_workspace
 from .network import init_params
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
-class Workspace:
-    """Everything a fit computes with, allocated once per fit."""
+class Buffers:
+    """The work buffers of a fit for batches of ``cap`` rows, allocated once."""
 
-    def __init__(self, sizes, dtype, batch_rows, n_params):
-        self.acts, self.deltas = work_buffers(sizes, batch_rows, dtype)
+    def __init__(self, sizes, dtype, cap, n_params):
+        self.cap = cap
+        self.table = layer_table(sizes, cap)
+        self.acts, self.deltas = work_buffers(sizes, cap, dtype)
         self.grad = np.empty(n_params, dtype=dtype)
         self.tmp = np.empty(int((sizes[:-1] * sizes[1:]).max()), dtype=dtype)
 
@@ -171,7 +174,7 @@ class BaseMLP(BaseEstimator):
     def _fit_lbfgs(self, data, Y, sw):
         hidden, out, loss, scale = self._codes()
         n = Y.shape[0]
-        ws = Workspace(self._sizes, Y.dtype, min(n, CHUNK_ROWS), self._params.size)
+        buf = Buffers(self._sizes, Y.dtype, min(n, CHUNK_ROWS), self._params.size)
         rows = np.arange(n, dtype=np.int64)
         params = self._params
 
@@ -185,8 +188,8 @@ class BaseMLP(BaseEstimator):
                 p = params
             grad = np.empty_like(p)
             value = _engine.loss_gradient(
-                data, Y, sw, rows, p, self._sizes, hidden, out, loss, self.alpha, scale,
-                ws.acts, ws.deltas, grad, ws.tmp,
+                data, Y, sw, rows, p, buf.table, buf.cap, hidden, out, loss, self.alpha, scale,
+                buf.acts, buf.deltas, grad, buf.tmp,
             )  # fmt: skip
             return value, grad.astype(np.float64, copy=False)
 
@@ -219,10 +222,10 @@ class BaseMLP(BaseEstimator):
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
-            val = (data, val_rows, self._validation_targets(y[val_rows]))
+            val_y = self._validation_targets(y[val_rows])
             val_sw = None if sample_weight is None else sample_weight[val_rows]
         else:
-            train_rows, val, val_sw = rows, None, None
+            train_rows, val_rows, val_y, val_sw = rows, None, None, None
 
         n_train = train_rows.shape[0]
         if self.batch_size == "auto":
@@ -237,7 +240,13 @@ class BaseMLP(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_train))
 
         hidden, out, loss, scale = self._codes()
-        ws = Workspace(self._sizes, params.dtype, batch_size, params.size)
+        buf = Buffers(self._sizes, params.dtype, batch_size, params.size)
+        ws = make_workspace(
+            data, Y, sw, params, buf.table, self._optimizer.state, buf.acts, buf.deltas, buf.grad,
+            buf.tmp, val_rows,
+        )  # fmt: skip
+        epoch_rows = ws.rows[:n_train]  # NumPy view of the workspace's row order
+        val = None if val_rows is None else (ws, buf.cap, val_y)
         order = np.arange(n_train)
         try:
             self.n_iter_ = 0
@@ -246,11 +255,10 @@ class BaseMLP(BaseEstimator):
                     perm = np.arange(n_train)
                     self._random_state.shuffle(perm)
                     order = order[perm]
-                epoch_rows = train_rows[order]
+                np.take(train_rows, order, out=epoch_rows)
                 total, self._optimizer.t = _engine.run_epoch(
-                    data, Y, sw, epoch_rows, batch_size, params, self._sizes, hidden, out,
-                    loss, self.alpha, scale, *self._optimizer.epoch_args(),
-                    ws.acts, ws.deltas, ws.grad, ws.tmp,
+                    ws, n_train, batch_size, hidden, out, loss, self.alpha, scale,
+                    *self._optimizer.epoch_args(),
                 )  # fmt: skip
                 self.n_iter_ += 1
                 self.loss_ = total / n_train
@@ -299,8 +307,10 @@ class BaseMLP(BaseEstimator):
 
     def _update_no_improvement_count(self, early_stopping, val, sample_weight):
         if early_stopping:
-            data, rows, y_val = val
-            val_score = self._score_rows(data, rows, y_val, sample_weight)
+            ws, cap, y_val = val
+            hidden, out, _, _ = self._codes()
+            _engine.predict_validation(ws, cap, hidden, out)
+            val_score = self._score_outputs(ws.val_out, y_val, sample_weight)
             self.validation_scores_.append(val_score)
             if self.verbose:
                 print("Validation score: %f" % self.validation_scores_[-1])
@@ -327,9 +337,11 @@ class BaseMLP(BaseEstimator):
         n = rows.shape[0]
         dtype = self._params.dtype
         out = np.empty((n, self.n_outputs_), dtype=dtype)
-        acts, _ = work_buffers(self._sizes, max(1, min(n, CHUNK_ROWS)), dtype)
+        cap = max(1, min(n, CHUNK_ROWS))
+        acts, _ = work_buffers(self._sizes, cap, dtype)
         hidden, out_code, _, _ = self._codes()
-        _engine.predict(data, rows, self._params, self._sizes, hidden, out_code, acts, out)
+        table = layer_table(self._sizes, cap)
+        _engine.predict(data, rows, self._params, table, cap, hidden, out_code, acts, out)
         return out
 
     def _forward_pass_fast(self, X, check_input=True):
@@ -338,10 +350,10 @@ class BaseMLP(BaseEstimator):
         rows = np.arange(X.shape[0], dtype=np.int64)
         return self._outputs(kernel_data(X, self._params.dtype), rows)
 
-    def _score_rows(self, data, rows, y, sample_weight):
-        """Score on rows of the training data (the validation set), as scikit-learn's
-        ``_score``: NaN when float predictions are not finite."""
-        y_pred = self._decode(self._outputs(data, rows))
+    def _score_outputs(self, outputs, y, sample_weight):
+        """Score of network outputs against y, as scikit-learn's ``_score``: NaN
+        when float predictions are not finite."""
+        y_pred = self._decode(outputs)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return self._score_function(y, y_pred, sample_weight=sample_weight)

@@ -7,77 +7,67 @@ intercepts, layer by layer: the order scikit-learn packs them for L-BFGS.
 The work buffers of a batch of at most ``cap`` rows are flat too: ``acts``
 holds out_l for every layer l = 0..L (layer 0 is the input), each block
 ``cap * sizes[l]`` long; ``deltas`` holds delta_l for l = 1..L. A batch of n
-rows uses the first n * sizes[l] entries of each block, viewed as (n, sizes[l]).
+rows uses the first n * sizes[l] entries of each block, row-major.
 
-The helpers below return views (no copies, no allocation) and are used both by
-the kernels and by the Python API, so there is one definition of the layout.
+``layer_table`` writes all those offsets once, one row per layer of weights,
+so the kernels index the flat buffers directly instead of building views per
+batch (which costs more than the arithmetic of a small network).
 """
 
 import numpy as np
 
-from ._config import jit
+# Columns of the layer table.
+W_OFF, B_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, DELTA_OFF = range(7)
 
 
-@jit
-def n_params(sizes):
-    total = 0
-    for l in range(len(sizes) - 1):
-        total += sizes[l] * sizes[l + 1] + sizes[l + 1]
-    return total
-
-
-@jit
-def coef_view(buf, sizes, layer):
-    """Weights of layer ``layer``: shape (sizes[layer], sizes[layer + 1])."""
-    off = 0
-    for l in range(layer):
-        off += sizes[l] * sizes[l + 1]
-    size = sizes[layer] * sizes[layer + 1]
-    return buf[off : off + size].reshape((sizes[layer], sizes[layer + 1]))
-
-
-@jit
-def intercept_view(buf, sizes, layer):
-    """Biases of layer ``layer``: shape (sizes[layer + 1],)."""
-    off = 0
-    for l in range(len(sizes) - 1):
-        off += sizes[l] * sizes[l + 1]
-    for l in range(layer):
-        off += sizes[l + 1]
-    return buf[off : off + sizes[layer + 1]]
-
-
-@jit
 def n_coefs(sizes):
-    """Number of weights (the intercepts follow them in the buffer)."""
-    total = 0
-    for l in range(len(sizes) - 1):
-        total += sizes[l] * sizes[l + 1]
-    return total
+    return int(sum(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:])))
 
 
-@jit
-def act_view(acts, sizes, layer, n):
-    """out_layer for a batch of ``n`` rows: shape (n, sizes[layer])."""
-    cap = acts.shape[0] // sizes.sum()
-    off = 0
-    for l in range(layer):
-        off += cap * sizes[l]
-    return acts[off : off + n * sizes[layer]].reshape((n, sizes[layer]))
+def n_params(sizes):
+    return n_coefs(sizes) + int(sum(int(s) for s in sizes[1:]))
 
 
-@jit
-def delta_view(deltas, sizes, layer, n):
-    """delta_layer (layer >= 1) for a batch of ``n`` rows: shape (n, sizes[layer])."""
-    cap = deltas.shape[0] // (sizes.sum() - sizes[0])
-    off = 0
-    for l in range(1, layer):
-        off += cap * sizes[l]
-    return deltas[off : off + n * sizes[layer]].reshape((n, sizes[layer]))
+def layer_table(sizes, cap):
+    """Offsets of layer l's weights, biases, input, output and delta blocks.
+
+    Row l describes the weights between layers l and l + 1: its weights at
+    params[W_OFF:...] (FAN_IN x FAN_OUT), biases at params[B_OFF:...], its
+    input out_l at acts[IN_OFF:...], its output out_{l+1} at acts[OUT_OFF:...]
+    and delta_{l+1} at deltas[DELTA_OFF:...], for batches of up to ``cap`` rows.
+    """
+    sizes = [int(s) for s in sizes]
+    n_layers = len(sizes) - 1
+    table = np.empty((n_layers, 7), dtype=np.int64)
+    w = 0
+    b = n_coefs(sizes)
+    a = 0
+    d = 0
+    for l in range(n_layers):
+        k, m = sizes[l], sizes[l + 1]
+        table[l] = (w, b, k, m, a, a + cap * k, d)
+        w += k * m
+        b += m
+        a += cap * k
+        d += cap * m
+    return table
+
+
+def coef_view(buf, sizes, layer):
+    """Weights of layer ``layer`` in ``buf``: shape (sizes[layer], sizes[layer + 1])."""
+    off = n_coefs(sizes[: layer + 1])
+    k, m = int(sizes[layer]), int(sizes[layer + 1])
+    return buf[off : off + k * m].reshape(k, m)
+
+
+def intercept_view(buf, sizes, layer):
+    """Biases of layer ``layer`` in ``buf``: shape (sizes[layer + 1],)."""
+    off = n_coefs(sizes) + int(sum(int(s) for s in sizes[1 : layer + 1]))
+    return buf[off : off + int(sizes[layer + 1])]
 
 
 def work_buffers(sizes, cap, dtype):
     """Allocate the activation and delta buffers for batches of ``cap`` rows."""
-    acts = np.empty(cap * int(sizes.sum()), dtype=dtype)
-    deltas = np.empty(cap * int(sizes[1:].sum()), dtype=dtype)
+    acts = np.empty(cap * int(np.sum(sizes)), dtype=dtype)
+    deltas = np.empty(cap * int(np.sum(sizes[1:])), dtype=dtype)
     return acts, deltas

@@ -1,8 +1,8 @@
 """Loss kernels: the loss of a batch and the output delta dL/dz.
 
-Both take the batch's outputs ``P`` (rows = samples, after the output
-activation), the targets ``Y`` and sample weights ``sw`` of the whole data set,
-and ``idx[start:start + n]``, the rows of ``Y`` the batch holds.
+Both read the batch's outputs p (after the output activation) from the flat
+activation buffer at ``p_off`` (n rows of m), and the targets ``Y`` and sample
+weights ``sw`` of the whole data set at rows ``rows[start:start + n]``.
 
 ``batch_loss`` returns the *unnormalised* sum  sum_i s_i l_i;  callers divide by
 S = sum_i s_i. Per sample:
@@ -14,30 +14,28 @@ S = sum_i s_i. Per sample:
 
 with p clipped to [eps, 1 - eps] in log_loss as scikit-learn does.
 
-``output_delta`` writes delta_k = s_i dl/dz_k, the seeds' output delta
+``output_delta`` writes delta_k = s_i dl/dz_k into ``deltas`` at ``d_off``, the seeds' output delta
 (dE/dout times f'(in)) for every sample, not yet divided by S.
 """
 
 import math
-
-import numpy as np
 
 from ._config import jit
 from ._tables import EXP, IDENTITY, LOG_LOSS, LOGISTIC, POISSON, SOFTMAX, SQUARED_ERROR
 
 
 @jit
-def batch_loss(P, Y, sw, idx, start, loss, out_code):
+def batch_loss(acts, p_off, n, m, Y, sw, rows, start, loss, out_code):
     """Return sum_i s_i l(y_i, p_i) over the batch."""
-    n, m = P.shape
-    eps = np.finfo(P.dtype).eps
+    # machine epsilon of the buffer's dtype: scikit-learn's clip for log_loss
+    eps = 1.1920928955078125e-07 if acts.itemsize == 4 else 2.220446049250313e-16
     total = 0.0
     for i in range(n):
-        r = idx[start + i]
+        r = rows[start + i]
         li = 0.0
         for k in range(m):
             y = Y[r, k]
-            p = P[i, k]
+            p = acts[p_off + i * m + k]
             if loss == SQUARED_ERROR:
                 li += 0.5 * (y - p) * (y - p)
             elif loss == LOG_LOSS:
@@ -55,33 +53,35 @@ def batch_loss(P, Y, sw, idx, start, loss, out_code):
 
 
 @jit
-def output_delta(P, Y, sw, idx, start, loss, out_code, D):
-    """Write s_i * dl/dz into ``D`` for the batch's rows."""
-    n, m = P.shape
+def output_delta(acts, p_off, n, m, Y, sw, rows, start, loss, out_code, deltas, d_off):
+    """Write s_i * dl/dz for the batch's rows into deltas[d_off:]."""
     canonical = (
         (loss == SQUARED_ERROR and out_code == IDENTITY)
         or (loss == LOG_LOSS and (out_code == LOGISTIC or out_code == SOFTMAX))
         or (loss == POISSON and out_code == EXP)
     )
     for i in range(n):
-        r = idx[start + i]
+        r = rows[start + i]
         s = sw[r]
+        p0 = p_off + i * m
+        d0 = d_off + i * m
         for k in range(m):
-            # dl/dp for squared_error (the only non-canonical loss allowed)
-            D[i, k] = P[i, k] - Y[r, k]
+            # p - y: dl/dz for the canonical pairs, dl/dp for squared_error
+            deltas[d0 + k] = acts[p0 + k] - Y[r, k]
         if not canonical:
             if out_code == LOGISTIC:
                 for k in range(m):
-                    D[i, k] *= P[i, k] * (1 - P[i, k])
+                    p = acts[p0 + k]
+                    deltas[d0 + k] *= p * (1 - p)
             elif out_code == EXP:
                 for k in range(m):
-                    D[i, k] *= P[i, k]
+                    deltas[d0 + k] *= acts[p0 + k]
             elif out_code == SOFTMAX:
                 # Jacobian of softmax: dp_j/dz_k = p_j (1[j=k] - p_k)
                 g_dot_p = 0.0
                 for k in range(m):
-                    g_dot_p += D[i, k] * P[i, k]
+                    g_dot_p += deltas[d0 + k] * acts[p0 + k]
                 for k in range(m):
-                    D[i, k] = P[i, k] * (D[i, k] - g_dot_p)
+                    deltas[d0 + k] = acts[p0 + k] * (deltas[d0 + k] - g_dot_p)
         for k in range(m):
-            D[i, k] *= s
+            deltas[d0 + k] *= s

@@ -34,7 +34,8 @@ class StochasticOptimizer:
         self.state = np.zeros((2 if self.code == ADAM else 1, n_params), dtype=dtype)
 
     def epoch_args(self):
-        """The optimizer's arguments of ``run_epoch``, in its order."""
+        """The optimizer's arguments of ``run_epoch``, in its order (its buffers,
+        ``state``, travel in the fit's Workspace)."""
         lr = self.learning_rate_init if self.code == ADAM else self.learning_rate
         return (
             self.code,
@@ -45,7 +46,6 @@ class StochasticOptimizer:
             float(self.beta_2),
             float(self.epsilon),
             self.t,
-            self.state,
         )
 
     def iteration_ends(self, time_step):

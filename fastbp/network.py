@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from . import _engine
 from ._config import CHUNK_ROWS
 from ._data import kernel_data
-from ._layout import coef_view, intercept_view, n_params, work_buffers
+from ._layout import coef_view, intercept_view, layer_table, n_params, work_buffers
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, check_pair, init_factor, lookup
 
 DTYPES = (np.float32, np.float64)
@@ -171,18 +171,12 @@ class Network:
         X = self._check_X(X)
         n = X.shape[0]
         out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
-        acts, _ = work_buffers(self.layer_sizes, max(1, min(n, CHUNK_ROWS)), self.dtype)
-        idx = np.arange(n, dtype=np.int64)
+        cap = max(1, min(n, CHUNK_ROWS))
+        acts, _ = work_buffers(self.layer_sizes, cap, self.dtype)
         _engine.predict(
-            kernel_data(X, self.dtype),
-            idx,
-            self.params,
-            self.layer_sizes,
-            self._hidden,
-            self._out,
-            acts,
-            out,
-        )
+            kernel_data(X, self.dtype), np.arange(n, dtype=np.int64), self.params,
+            layer_table(self.layer_sizes, cap), cap, self._hidden, self._out, acts, out,
+        )  # fmt: skip
         return out
 
     def loss_gradient(self, X, y, loss="squared_error", sample_weight=None, alpha=0.0):
@@ -228,23 +222,12 @@ class Network:
         if loss == "poisson" and (Y < 0).any():
             raise ValueError("poisson loss needs y >= 0.")
         grad = np.empty_like(self.params)
-        acts, deltas = work_buffers(self.layer_sizes, min(n, CHUNK_ROWS), self.dtype)
+        cap = min(n, CHUNK_ROWS)
+        acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
         tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
         value = _engine.loss_gradient(
-            kernel_data(X, self.dtype),
-            Y,
-            sw,
-            np.arange(n, dtype=np.int64),
-            self.params,
-            self.layer_sizes,
-            self._hidden,
-            self._out,
-            code,
-            float(alpha),
-            1.0,
-            acts,
-            deltas,
-            grad,
-            tmp,
-        )
+            kernel_data(X, self.dtype), Y, sw, np.arange(n, dtype=np.int64), self.params,
+            layer_table(self.layer_sizes, cap), cap, self._hidden, self._out, code, float(alpha),
+            1.0, acts, deltas, grad, tmp,
+        )  # fmt: skip
         return float(value), grad

@@ -1,19 +1,22 @@
 """The compiled kernels: layer products, optimizer steps, whole epochs, allocations."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numba.core.config import DISABLE_JIT
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from fastbp import Network
+from fastbp import MLPRegressor, Network
 from fastbp._backward import backprop_messages, weight_grad
 from fastbp._config import BLAS_MIN_FLOPS
 from fastbp._data import kernel_data
 from fastbp._engine import run_epoch
 from fastbp._forward import affine
-from fastbp._layout import work_buffers
+from fastbp._layout import layer_table, work_buffers
 from fastbp._optimizers import adam_step, sgd_step
 from fastbp._tables import ADAM, SGD, SQUARED_ERROR
+from fastbp._workspace import make_workspace
 
 
 @pytest.mark.parametrize("n", [1, 3, 600])  # below and above the BLAS crossover
@@ -27,19 +30,26 @@ def test_layer_products_both_paths(n, dtype):
     D = rng.randn(n, m)
     A, W, b, D = (a.astype(dtype) for a in (A, W, b, D))
     tol = 1e-12 if dtype == np.float64 else 1e-4
-    Z = np.empty((n, m), dtype)
-    affine(A, W, b, Z)
-    np.testing.assert_allclose(Z, A @ W + b, rtol=tol, atol=tol)
-    gW, gb, tmp = np.empty((k, m), dtype), np.empty(m, dtype), np.empty(k * m, dtype)
-    weight_grad(A, D, gW, gb, tmp, False)
-    np.testing.assert_allclose(gW, A.T @ D, rtol=tol, atol=tol)
-    np.testing.assert_allclose(gb, D.sum(0), rtol=tol, atol=tol)
-    weight_grad(A, D, gW, gb, tmp, True)  # accumulate
-    np.testing.assert_allclose(gW, 2 * A.T @ D, rtol=tol, atol=tol)
-    np.testing.assert_allclose(gb, 2 * D.sum(0), rtol=tol, atol=tol)
-    D_prev = np.empty((n, k), dtype)
-    backprop_messages(D, W, D_prev)
-    np.testing.assert_allclose(D_prev, D @ W.T, rtol=tol, atol=tol)
+    # flat buffers with the blocks at offsets, as the kernels see them
+    acts = np.concatenate([[7], A.ravel(), np.empty(n * m)]).astype(dtype)
+    params = np.concatenate([[7, 7], W.ravel(), b]).astype(dtype)
+    a_off, z_off, w_off, b_off = 1, 1 + n * k, 2, 2 + k * m
+    affine(acts, a_off, z_off, params, w_off, b_off, n, k, m)
+    np.testing.assert_allclose(acts[z_off:].reshape(n, m), A @ W + b, rtol=tol, atol=tol)
+
+    deltas = np.concatenate([D.ravel(), np.empty(n * k)]).astype(dtype)
+    grad = np.full(params.size, np.nan, dtype)
+    tmp = np.empty(k * m, dtype)
+    weight_grad(acts, a_off, deltas, 0, grad, w_off, b_off, n, k, m, tmp, False)
+    np.testing.assert_allclose(grad[w_off:b_off].reshape(k, m), A.T @ D, rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad[b_off:], D.sum(0), rtol=tol, atol=tol)
+    weight_grad(acts, a_off, deltas, 0, grad, w_off, b_off, n, k, m, tmp, True)  # accumulate
+    np.testing.assert_allclose(grad[w_off:b_off].reshape(k, m), 2 * A.T @ D, rtol=tol, atol=tol)
+    np.testing.assert_allclose(grad[b_off:], 2 * D.sum(0), rtol=tol, atol=tol)
+    assert np.isnan(grad[:w_off]).all()  # nothing written outside the layer's blocks
+
+    backprop_messages(deltas, 0, params, w_off, n * m, n, k, m)
+    np.testing.assert_allclose(deltas[n * m :].reshape(n, k), D @ W.T, rtol=tol, atol=tol)
 
 
 def sklearn_params(p):
@@ -74,37 +84,20 @@ def test_adam_step_is_sklearns():
     np.testing.assert_allclose(ours, np.concatenate(theirs), rtol=1e-14)
 
 
-def epoch_args(net, X, Y, sw, idx, batch, solver, state, alpha=0.0):
+def workspace(net, X, Y, sw, rows, batch, state):
     acts, deltas = work_buffers(net.layer_sizes, batch, net.dtype)
     grad = np.empty_like(net.params)
     tmp = np.empty(net.params.size, net.dtype)
-    return (
-        kernel_data(X, net.dtype),
-        Y,
-        sw,
-        idx,
-        batch,
-        net.params,
-        net.layer_sizes,
-        net._hidden,
-        net._out,
-        SQUARED_ERROR,
-        alpha,
-        1.0,
-        solver,
-        0.01,
-        0.9,
-        True,
-        0.9,
-        0.999,
-        1e-8,
-        0,
-        state,
-        acts,
-        deltas,
-        grad,
-        tmp,
-    )
+    table = layer_table(net.layer_sizes, batch)
+    ws = make_workspace(kernel_data(X, net.dtype), Y, sw, net.params, table, state, acts, deltas,
+                        grad, tmp)  # fmt: skip
+    ws.rows[: len(rows)] = rows
+    return ws
+
+
+def epoch_args(net, n_rows, batch, solver, alpha=0.0):
+    return (n_rows, batch, net._hidden, net._out, SQUARED_ERROR, alpha, 1.0, solver, 0.01, 0.9,
+            True, 0.9, 0.999, 1e-8, 0)  # fmt: skip
 
 
 @pytest.mark.parametrize("solver", [SGD, ADAM])
@@ -115,7 +108,8 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver):
     net = Network([4, 6, 2], "tanh", random_state=0)
     ref = Network([4, 6, 2], "tanh", random_state=0)
     state = np.zeros((2, net.params.size))
-    total, t = run_epoch(*epoch_args(net, X, Y, sw, idx, 5, solver, state, alpha=0.1))
+    ws = workspace(net, X, Y, sw, idx, 5, state)
+    total, t = run_epoch(ws, *epoch_args(net, 23, 5, solver, alpha=0.1))
 
     params = [ref.params.copy()]  # one flat piece: sklearn's optimizers take lists
     opt = (
@@ -146,19 +140,37 @@ def test_no_allocation_inside_the_epoch_loop(sizes):
 
     def allocations(n_samples, epochs):
         X, Y = rng.randn(n_samples, sizes[0]), rng.randn(n_samples, sizes[-1])
-        sw, idx = np.ones(n_samples), np.arange(n_samples, dtype=np.int64)
         for solver in (SGD, ADAM):
-            args = epoch_args(net, X, Y, sw, idx, 32, solver, np.zeros((2, net.params.size)))
-            run_epoch(*args)  # compile and warm up outside the count
+            ws = workspace(net, X, Y, np.ones(n_samples), np.arange(n_samples), 32,
+                           np.zeros((2, net.params.size)))  # fmt: skip
+            run_epoch(ws, *epoch_args(net, n_samples, 32, solver))  # compile, warm up
             before = rtsys.get_allocation_stats().alloc
             for _ in range(epochs):
-                run_epoch(*args)
+                run_epoch(ws, *epoch_args(net, n_samples, 32, solver))
             yield rtsys.get_allocation_stats().alloc - before
 
-    # Passing arrays in from Python wraps each in a MemInfo (one "allocation"
-    # per array argument and call); nothing else may be counted.
-    few = list(allocations(64, 1))  # 2 minibatches, 1 epoch
-    many = list(allocations(640, 5))  # 20 minibatches, 5 epochs
-    n_array_args = 14  # X's four arrays, Y, sw, idx, params, sizes, state, 4 buffers
-    assert few == [n_array_args] * 2
-    assert many == [5 * n_array_args] * 2
+    assert list(allocations(64, 1)) == [0, 0]  # 2 minibatches, 1 epoch
+    assert list(allocations(640, 5)) == [0, 0]  # 20 minibatches, 5 epochs
+
+
+@pytest.mark.skipif(DISABLE_JIT, reason="counts allocations of compiled code")
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_fit_allocations_do_not_grow_with_epochs_or_batches(early_stopping):
+    from numba.core.runtime import _nrt_python, rtsys
+
+    _nrt_python.memsys_enable_stats()
+    rng = np.random.RandomState(0)
+
+    def allocations(n_samples, epochs):
+        X, y = rng.randn(n_samples, 4), rng.randn(n_samples)
+        est = MLPRegressor(hidden_layer_sizes=(8,), batch_size=16, max_iter=epochs, tol=0,
+                           n_iter_no_change=1000, early_stopping=early_stopping)  # fmt: skip
+        before = rtsys.get_allocation_stats().alloc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+        assert est.n_iter_ == epochs
+        return rtsys.get_allocation_stats().alloc - before
+
+    allocations(100, 1)  # compile
+    assert allocations(100, 2) == allocations(1000, 20)
