@@ -2,6 +2,7 @@
 
 from .estimators import MLPClassifier, MLPRegressor
 from .network import Network
+from .plotting import plot_loss_curve
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Network"]
+__all__ = ["MLPClassifier", "MLPRegressor", "Network", "plot_loss_curve"]
 __version__ = "0.1.0"

@@ -24,6 +24,7 @@ from . import _engine
 from ._config import CHUNK_ROWS
 from ._data import kernel_data
 from ._layout import coef_view, intercept_view, layer_table, work_buffers
+from ._progress import progress_bar
 from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
 from ._workspace import make_workspace
@@ -70,6 +71,7 @@ class BaseMLP(BaseEstimator):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "progress": ["boolean"],
     }
 
     # ----- the flat buffer and its views -----
@@ -193,9 +195,18 @@ class BaseMLP(BaseEstimator):
             )  # fmt: skip
             return value, grad.astype(np.float64, copy=False)
 
-        res, self.n_iter_ = minimize_lbfgs(
-            loss_grad, params, self.max_iter, self.max_fun, self.tol, self.verbose
-        )
+        bar = progress_bar(self.progress, self.max_iter, "iter", type(self).__name__)
+
+        def each_iteration(intermediate_result):
+            bar.update(intermediate_result.fun)
+
+        try:
+            res, self.n_iter_ = minimize_lbfgs(
+                loss_grad, params, self.max_iter, self.max_fun, self.tol, self.verbose,
+                callback=each_iteration if self.progress else None,
+            )  # fmt: skip
+        finally:
+            bar.close()
         self.loss_ = res.fun
         params[:] = res.x
 
@@ -248,6 +259,7 @@ class BaseMLP(BaseEstimator):
         epoch_rows = ws.rows[:n_train]  # NumPy view of the workspace's row order
         val = None if val_rows is None else (ws, buf.cap, val_y)
         order = np.arange(n_train)
+        bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -268,6 +280,7 @@ class BaseMLP(BaseEstimator):
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
                 self._update_no_improvement_count(early_stopping, val, val_sw)
+                bar.update(self.loss_, self.validation_scores_[-1] if early_stopping else None)
                 self._optimizer.iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -296,6 +309,8 @@ class BaseMLP(BaseEstimator):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
+        finally:
+            bar.close()
 
         if early_stopping:
             # Restore the best weights into the buffer. Like scikit-learn, the

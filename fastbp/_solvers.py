@@ -69,7 +69,7 @@ class StochasticOptimizer:
         return False
 
 
-def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose):
+def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback=None):
     """L-BFGS-B over the flat buffer; returns scipy's result, ``params`` untouched.
 
     ``loss_grad(x)`` returns the loss and gradient at the float64 point x.
@@ -80,6 +80,7 @@ def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose):
         params,
         method="L-BFGS-B",
         jac=True,
+        callback=callback,
         options={
             "maxfun": max_fun,
             "maxiter": max_iter,

@@ -68,20 +68,154 @@ def demo_tutorial():
     )
 
 
-def demo(args):
+def seeds(args):
     demo_seed000()
     demo_tutorial()
     return 0
 
 
+def side_by_side(name, make, X, y, score_name, curves):
+    """Fit fastbp's and scikit-learn's estimator alike; print scores and times."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    fitted = {}
+    for lib in ("fastbp", "sklearn"):
+        est = make(lib)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            start = time.perf_counter()
+            est.fit(X_train, y_train)
+            fitted[lib] = (est, time.perf_counter() - start)
+    (ours, t_ours), (theirs, t_theirs) = fitted["fastbp"], fitted["sklearn"]
+    print(f"\n{name}: {X.shape[0]} samples, {X.shape[1]} features, {theirs.n_iter_} epochs")
+    for lib, (est, took) in fitted.items():
+        print(f"  {lib:8s} {score_name} = {est.score(X_test, y_test):.4f}   fit {took:7.3f} s")
+    same = np.allclose(ours.coefs_[0], theirs.coefs_[0], rtol=1e-6, atol=1e-9)
+    print(f"  speed-up {t_theirs / t_ours:.1f}x; same weights as scikit-learn: {same}")
+    curves.append((name, ours, theirs))
+
+
+def demo(args):
+    """fastbp and scikit-learn side by side on datasets that ship with scikit-learn."""
+    from sklearn import neural_network as sk
+    from sklearn.datasets import load_diabetes, load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    from . import MLPClassifier, MLPRegressor
+    from .plotting import plot_loss_curve
+
+    # compile the kernels first (cached on disk after the first run)
+    import warnings
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPRegressor(hidden_layer_sizes=(2,), max_iter=1).fit(np.ones((4, 1)), np.ones(4))
+    print(
+        f"fastbp kernels ready in {time.perf_counter() - start:.2f} s (compiled once, then cached)"
+    )
+
+    curves = []
+    digits = load_digits()
+    X = StandardScaler().fit_transform(digits.data)
+    side_by_side(
+        "digits (classification)",
+        lambda lib: (MLPClassifier if lib == "fastbp" else sk.MLPClassifier)(
+            hidden_layer_sizes=(64,), max_iter=100, random_state=0,
+            **({"progress": not args.quiet} if lib == "fastbp" else {}),
+        ),
+        X, digits.target, "accuracy", curves,
+    )  # fmt: skip
+    diabetes = load_diabetes()
+    X = StandardScaler().fit_transform(diabetes.data)
+    y = (diabetes.target - diabetes.target.mean()) / diabetes.target.std()
+    side_by_side(
+        "diabetes (regression)",
+        lambda lib: (MLPRegressor if lib == "fastbp" else sk.MLPRegressor)(
+            hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.01, batch_size=16,
+            alpha=1.0, early_stopping=True, max_iter=200, random_state=0,
+            **({"progress": not args.quiet} if lib == "fastbp" else {}),
+        ),
+        X, y, "R^2", curves,
+    )  # fmt: skip
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4))
+    for ax, (name, ours, theirs) in zip(axes, curves):
+        ax.plot(range(1, len(theirs.loss_curve_) + 1), theirs.loss_curve_, ":", color="C2", lw=3,
+                label="scikit-learn's training loss")  # fmt: skip
+        plot_loss_curve(ours, ax=ax)
+        ax.set_title(f"{name}: fastbp and scikit-learn")
+    fig.tight_layout()
+    fig.savefig(args.png)
+    print(f"\nloss curves written to {args.png}")
+    return 0
+
+
+def bench(args):
+    """Run the benchmark suite of a source checkout (what `make bench` runs)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    suite = root / "bench"
+    if not (suite / "report.py").exists():
+        raise SystemExit(
+            "fastbp bench: the benchmark suite lives in a source checkout (bench/); "
+            f"not found under {root}"
+        )
+    cmd = [sys.executable, "-m", "pytest", str(suite), "--benchmark-enable",
+           f"--benchmark-json={suite / 'results.json'}", "-q"]  # fmt: skip
+    code = subprocess.call(cmd, cwd=root)
+    if code == 0:
+        code = subprocess.call([sys.executable, str(suite / "report.py")], cwd=root)
+    return code
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # one clear line and a non-zero exit, instead of the usage block
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fastbp",
         description="fastbp: fast, exact backpropagation for multi-layer perceptrons.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("demo", help="train networks on the seeds' examples and print them")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    p = sub.add_parser(
+        "demo",
+        help="train fastbp and scikit-learn side by side on digits and diabetes",
+        description="Train fastbp and scikit-learn side by side on datasets that ship with "
+        "scikit-learn (digits for classification, diabetes for regression); print scores, "
+        "fit times and the speed-up, and write the loss curves to a PNG.",
+    )
+    p.add_argument("--png", default="fastbp-demo.png", help="where to write the loss curves")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=demo)
+    p = sub.add_parser(
+        "seeds",
+        help="train Network on the seeds' worked examples and print what it found",
+        description="Train fastbp.Network on the seeds' examples: the 1-2-1 softplus "
+        "network of seed 000 and the 2-2-2 logistic tutorial network of seed 001.",
+    )
+    p.set_defaults(func=seeds)
+    p = sub.add_parser(
+        "bench",
+        help="run the benchmark suite (source checkout) and write bench/RESULTS.md",
+        description="Run the pytest-benchmark suite in bench/ against scikit-learn, "
+        "PyTorch and JAX (those installed) and write bench/RESULTS.md and its charts.",
+    )
+    p.set_defaults(func=bench)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -26,6 +26,10 @@ _DOC_PARAMS = """
     Parameters are scikit-learn 1.9's, with the same defaults; see
     :class:`sklearn.neural_network.{name}`. ``activation`` also accepts
     "softplus" (log(1 + e^x)) and "leaky_relu" (slope 0.01).
+
+    progress : bool, default=False
+        Show a progress bar (tqdm) during fit: epochs (or L-BFGS iterations)
+        done, current loss, validation score, time left. Not in scikit-learn.
 """
 
 
@@ -67,6 +71,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        progress=False,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -92,6 +97,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.progress = progress
 
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
@@ -184,6 +190,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         class_weight=None,
+        progress=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -209,6 +216,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.class_weight = class_weight
+        self.progress = progress
 
     def _output_activation(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"

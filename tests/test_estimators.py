@@ -32,7 +32,7 @@ def test_signatures_are_sklearns():
     for ours, theirs in [(MLPRegressor, sk.MLPRegressor), (MLPClassifier, sk.MLPClassifier)]:
         a = inspect.signature(ours.__init__).parameters
         b = inspect.signature(theirs.__init__).parameters
-        extra = ["class_weight"] if ours is MLPClassifier else []
+        extra = (["class_weight"] if ours is MLPClassifier else []) + ["progress"]
         assert list(a) == list(b) + extra
         for name in b:
             assert a[name].kind == b[name].kind and a[name].default == b[name].default, name

@@ -1,0 +1,161 @@
+"""Fits that behave: verbose output, progress bars, loss-curve plots, Ctrl-C,
+thread-parallel fits, and the command line."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import pytest
+from joblib import Parallel, delayed, parallel_backend
+from sklearn import neural_network as sk
+
+import fastbp
+from fastbp import MLPClassifier, MLPRegressor
+
+rng = np.random.RandomState(0)
+X = rng.randn(300, 5)
+y = np.tanh(X @ rng.randn(5))
+
+
+def test_verbose_prints_what_sklearn_prints(capsys):
+    params = dict(hidden_layer_sizes=(4,), solver="sgd", max_iter=5, random_state=0,
+                  verbose=True, early_stopping=True, learning_rate="adaptive")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk.MLPRegressor(**params).fit(X, y)
+        theirs = capsys.readouterr().out
+        MLPRegressor(**params).fit(X, y)
+        ours = capsys.readouterr().out
+    assert "Iteration 1, loss = " in ours and "Validation score:" in ours
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_progress_bar(capsys, solver):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=7, progress=True,
+                     early_stopping=solver == "adam").fit(X, y)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "MLPRegressor" in err and "loss=" in err
+    assert ("7/7" in err) if solver == "adam" else ("/7" in err)
+    if solver == "adam":
+        assert "val=" in err
+    MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)  # off by default
+    assert "MLPRegressor" not in capsys.readouterr().err
+
+
+def test_plot_loss_curve(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    est = MLPClassifier((5,), max_iter=20, early_stopping=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y > 0)
+    path = tmp_path / "curve.png"
+    ax = fastbp.plot_loss_curve(est, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    assert len(ax.get_lines()) == 1 and list(ax.get_lines()[0].get_ydata()) == est.loss_curve_
+    import matplotlib.pyplot as plt
+
+    fig, own = plt.subplots()
+    assert fastbp.plot_loss_curve(est, ax=own) is own
+    with pytest.raises(ValueError, match="loss_curve_"):
+        fastbp.plot_loss_curve(MLPRegressor(solver="lbfgs", max_iter=3).fit(X, y))
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, warnings
+    import numpy as np
+    from fastbp import MLPRegressor
+    rng = np.random.RandomState(0)
+    X = rng.randn(20000, 20); y = np.tanh(X @ rng.randn(20))
+    est = MLPRegressor(hidden_layer_sizes=(64, 64), solver="sgd", batch_size=8,
+                       max_iter=10000, tol=0, n_iter_no_change=10**6, verbose=True,
+                       random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    print("WARNINGS", [str(w.message) for w in caught])
+    print("EPOCHS", est.n_iter_, len(est.loss_curve_))
+    print("FINITE", bool(np.isfinite(est.predict(X[:50])).all()))
+    """
+)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_within_an_epoch_and_keeps_the_model():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    # wait for two finished epochs, then press Ctrl-C
+    seen, start = [], time.monotonic()
+    while len([line for line in seen if line.startswith("Iteration")]) < 2:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        seen.append(line)
+        assert time.monotonic() - start < 120
+    epoch_started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    stopped_after = time.monotonic() - epoch_started
+    assert proc.returncode == 0, err
+    assert "Training interrupted by user." in out
+    epochs = [line for line in seen + out.splitlines() if line.startswith("EPOCHS")][0].split()
+    assert 2 <= int(epochs[1]) < 10000
+    assert "FINITE True" in out
+    # one epoch here takes ~1 s; the interrupt lands at the end of the running one
+    assert stopped_after < 30
+
+
+def fit_one(seed):
+    est = MLPRegressor(hidden_layer_sizes=(16,), solver="sgd", batch_size=32, max_iter=5,
+                       random_state=seed, tol=0, n_iter_no_change=100)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y).coefs_[0].copy()
+
+
+def test_thread_parallel_fits_equal_sequential_ones():
+    sequential = [fit_one(s) for s in range(6)]
+    with parallel_backend("threading", n_jobs=2):
+        threaded = Parallel()(delayed(fit_one)(s) for s in range(6))
+    for a, b in zip(sequential, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "fastbp", *args], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+
+
+def test_cli_help_and_bad_arguments():
+    out = run_cli("--help")
+    assert out.returncode == 0 and "demo" in out.stdout and "bench" in out.stdout
+    for sub in ("demo", "bench", "seeds"):
+        res = run_cli(sub, "--help")
+        assert res.returncode == 0 and "usage: fastbp " + sub in res.stdout
+    bad = run_cli("nosuch")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "invalid choice" in bad.stderr
+    bad = run_cli("demo", "--nope")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_cli_demo(tmp_path):
+    png = tmp_path / "demo.png"
+    res = run_cli("demo", "--quiet", "--png", str(png))
+    assert res.returncode == 0, res.stderr
+    assert "accuracy" in res.stdout and "R^2" in res.stdout and "speed-up" in res.stdout
+    assert res.stdout.count("same weights as scikit-learn: True") == 2
+    assert png.read_bytes()[:4] == b"\x89PNG"
