@@ -18,6 +18,8 @@ exp on a positive argument, softmax subtracts the row maximum first.
 
 import math
 
+from numba import uint64
+
 from ._config import jit
 from ._tables import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 
@@ -41,14 +43,14 @@ def activate(buf, off, n, m, code):
             for j in range(m):
                 buf[row + j] /= total
         return
-    end = off + n * m
+    start, end = uint64(off), uint64(off + n * m)  # unsigned: see _forward.affine
     # one loop per activation, so each compiles to a tight (vectorisable) loop
     if code == RELU:
-        for q in range(off, end):
+        for q in range(start, end):
             if buf[q] < 0:
                 buf[q] = 0
     elif code == LOGISTIC:
-        for q in range(off, end):
+        for q in range(start, end):
             z = buf[q]
             if z >= 0:
                 buf[q] = 1 / (1 + math.exp(-z))
@@ -56,18 +58,18 @@ def activate(buf, off, n, m, code):
                 e = math.exp(z)
                 buf[q] = e / (1 + e)
     elif code == TANH:
-        for q in range(off, end):
+        for q in range(start, end):
             buf[q] = math.tanh(buf[q])
     elif code == SOFTPLUS:
-        for q in range(off, end):
+        for q in range(start, end):
             z = buf[q]
             buf[q] = max(z, 0) + math.log1p(math.exp(-abs(z)))
     elif code == LEAKY_RELU:
-        for q in range(off, end):
+        for q in range(start, end):
             if buf[q] < 0:
                 buf[q] *= LEAKY_SLOPE
     elif code == EXP:
-        for q in range(off, end):
+        for q in range(start, end):
             buf[q] = math.exp(buf[q])
 
 
@@ -76,6 +78,7 @@ def backprop_derivative(acts, a_off, deltas, d_off, count, code):
     """deltas[d_off + q] *= f'(in), read from out = acts[a_off + q], q < count."""
     if code == IDENTITY:
         return
+    a_off, d_off, count = uint64(a_off), uint64(d_off), uint64(count)
     if code == RELU:
         for q in range(count):
             if acts[a_off + q] <= 0:

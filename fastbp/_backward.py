@@ -18,6 +18,7 @@ over the flat buffers.
 """
 
 import numpy as np
+from numba import uint64
 
 from ._activations import backprop_derivative
 from ._config import BLAS_MIN_FLOPS, jit
@@ -27,35 +28,38 @@ from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
 @jit
 def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate):
     """gW (+)= A^T @ D and gb (+)= column sums of D; ``tmp`` is scratch for BLAS."""
+    n_, k_, m_ = uint64(n), uint64(k), uint64(m)
+    w0, b0 = uint64(w_off), uint64(b_off)
     if n * k * m >= BLAS_MIN_FLOPS:
         A = acts[a_off : a_off + n * k].reshape((n, k))
         D = deltas[d_off : d_off + n * m].reshape((n, m))
         if accumulate:
             np.dot(A.T, D, tmp[: k * m].reshape((k, m)))
-            for q in range(k * m):
-                grad[w_off + q] += tmp[q]
+            for q in range(k_ * m_):
+                grad[w0 + q] += tmp[q]
         else:
             np.dot(A.T, D, grad[w_off : w_off + k * m].reshape((k, m)))
     else:
+        # unsigned indices so that the inner loops vectorise (see _forward.affine)
         if not accumulate:
-            for q in range(w_off, w_off + k * m):
-                grad[q] = 0
-        for i in range(n):
-            a = a_off + i * k
-            d = d_off + i * m
-            for p in range(k):
+            for q in range(k_ * m_):
+                grad[w0 + q] = 0
+        for i in range(n_):
+            a = uint64(a_off) + i * k_
+            d = uint64(d_off) + i * m_
+            for p in range(k_):
                 x = acts[a + p]
                 if x != 0:
-                    w = w_off + p * m
-                    for j in range(m):
+                    w = w0 + p * m_
+                    for j in range(m_):
                         grad[w + j] += x * deltas[d + j]
     if not accumulate:
-        for j in range(m):
-            grad[b_off + j] = 0
-    for i in range(n):
-        d = d_off + i * m
-        for j in range(m):
-            grad[b_off + j] += deltas[d + j]
+        for j in range(m_):
+            grad[b0 + j] = 0
+    for i in range(n_):
+        d = uint64(d_off) + i * m_
+        for j in range(m_):
+            grad[b0 + j] += deltas[d + j]
 
 
 @jit

@@ -7,6 +7,7 @@ walks a contiguous row of W, which Numba vectorises.
 """
 
 import numpy as np
+from numba import uint64
 
 from ._activations import activate
 from ._config import BLAS_MIN_FLOPS, jit
@@ -21,22 +22,32 @@ def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m):
         A = acts[a_off : a_off + n * k].reshape((n, k))
         W = params[w_off : w_off + k * m].reshape((k, m))
         np.dot(A, W, acts[z_off : z_off + n * m].reshape((n, m)))
-    else:
-        for i in range(n):
-            z = z_off + i * m
-            a = a_off + i * k
-            for j in range(m):
-                acts[z + j] = 0
-            for p in range(k):
-                x = acts[a + p]
-                if x != 0:  # relu layers and sparse inputs hold many zeros
-                    w = w_off + p * m
-                    for j in range(m):
-                        acts[z + j] += x * params[w + j]
-    for i in range(n):
-        z = z_off + i * m
-        for j in range(m):
-            acts[z + j] += params[b_off + j]
+        add_bias(acts, z_off, params, b_off, n, m)
+        return
+    # Unsigned index arithmetic: the compiler then knows no index is negative
+    # (no wrap-around branch), and vectorises the inner loops.
+    n_, k_, m_ = uint64(n), uint64(k), uint64(m)
+    for i in range(n_):
+        z = uint64(z_off) + i * m_
+        a = uint64(a_off) + i * k_
+        for j in range(m_):
+            acts[z + j] = 0
+        for p in range(k_):
+            x = acts[a + p]
+            if x != 0:  # relu layers and sparse inputs hold many zeros
+                w = uint64(w_off) + p * m_
+                for j in range(m_):
+                    acts[z + j] += x * params[w + j]
+    add_bias(acts, z_off, params, b_off, n, m)
+
+
+@jit
+def add_bias(acts, z_off, params, b_off, n, m):
+    m_, b = uint64(m), uint64(b_off)
+    for i in range(uint64(n)):
+        z = uint64(z_off) + i * m_
+        for j in range(m_):
+            acts[z + j] += params[b + j]
 
 
 @jit

@@ -19,11 +19,11 @@ from fastbp._tables import ADAM, SGD, SQUARED_ERROR
 from fastbp._workspace import make_workspace
 
 
-@pytest.mark.parametrize("n", [1, 3, 600])  # below and above the BLAS crossover
+@pytest.mark.parametrize("n,k,m", [(1, 2, 3), (2, 5, 7), (600, 9, 11)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_layer_products_both_paths(n, dtype):
-    k, m = 9, 11
-    assert (n * k * m >= BLAS_MIN_FLOPS) == (n == 600)
+def test_layer_products_both_paths(n, k, m, dtype):
+    # the first shape runs the loops, the last one BLAS
+    assert 1 * 2 * 3 < BLAS_MIN_FLOPS <= 600 * 9 * 11
     rng = np.random.RandomState(n)
     A, W, b = rng.randn(n, k), rng.randn(k, m), rng.randn(m)
     A[A < -1] = 0  # zeros take the skip branch of the loops
