@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean clean-cache
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,5 +28,10 @@ test: lint
 bench: $(STAMP)
 	$(PY) -m pytest bench --benchmark-enable
 
-clean:
+# Numba's cache checks each kernel's own file only: after editing a kernel
+# that others call from other files, drop the cache.
+clean-cache:
+	find fastbp -name '*.nbi' -delete -o -name '*.nbc' -delete
+
+clean: clean-cache
 	rm -rf $(VENV) build *.egg-info fastbp/__pycache__

@@ -13,7 +13,8 @@ one buffer per layer (as scikit-learn does):
     leaky_relu f' = 1 if out > 0 else 0.01
 
 Every form here is safe for any finite input: logistic and softplus never call
-exp on a positive argument, softmax subtracts the row maximum first.
+exp on a positive argument, softmax subtracts the row maximum first, and exp
+saturates at the dtype's largest and smallest normal numbers.
 """
 
 import math
@@ -69,8 +70,13 @@ def activate(buf, off, n, m, code):
             if buf[q] < 0:
                 buf[q] *= LEAKY_SLOPE
     elif code == EXP:
+        # Saturate at the dtype's finite range: e^z for z beyond log(max) would
+        # be inf and for z below log(tiny) 0, which makes the Poisson loss
+        # y log(y / p) infinite; clipping keeps loss and gradient finite.
+        # (bounds just inside log(tiny) and log(max) of float32 and float64)
+        lo, hi = (-87.0, 88.0) if buf.itemsize == 4 else (-708.0, 709.0)
         for q in range(start, end):
-            buf[q] = math.exp(buf[q])
+            buf[q] = math.exp(min(max(buf[q], lo), hi))
 
 
 @jit
