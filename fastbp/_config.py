@@ -19,9 +19,12 @@ JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 # A layer product goes through BLAS (np.dot into a preallocated buffer) when
 # rows * fan_in * fan_out reaches this many multiply-adds; below it, plain loops
-# that Numba vectorises are faster because they skip the BLAS call overhead.
-# Measured with bench/crossover.py (see bench/RESULTS.md).
-BLAS_MIN_FLOPS = 32_768
+# are faster because they skip the BLAS call overhead (~0.1 us). The crossover is
+# low because the loops are slow once there is work: without fastmath the
+# reduction of backprop_messages does not vectorise and the others get no FMA.
+# BLAS is faster on ~35 % of the shapes of 64-255 multiply-adds, ~70 % of 256-1023
+# and ~90 % of 1024-4095. Measured with bench/crossover.py (see bench/CROSSOVER.md).
+BLAS_MIN_FLOPS = 256
 
 # Rows processed at once by the full-batch kernels (forward, loss_gradient), so
 # that their work buffers stay small whatever the number of samples.
