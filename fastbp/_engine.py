@@ -127,22 +127,27 @@ def run_epoch(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, 
 
     Returns (sum over batches of batch loss * batch rows, Adam steps taken).
     """
-    params, grad, state, sw, rows = w.params, w.grad, w.state, w.sw, w.rows
-    n_coefs = w.table[0, B_OFF]
+    # Read the record's fields once: each read of a field costs a reference
+    # count update, which matters for networks of a few neurons.
+    X, X_data, X_indices, X_indptr, Y = w.X, w.X_data, w.X_indices, w.X_indptr, w.Y
+    params, grad, sw, rows, table = w.params, w.grad, w.sw, w.rows, w.table
+    acts, deltas, tmp = w.acts, w.deltas, w.tmp
+    first, second = w.state[0], w.state[w.state.shape[0] - 1]
+    n_coefs = table[0, B_OFF]
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
         S = 0.0
         for i in range(start, start + n):
             S += sw[rows[i]]
-        total = _batch_loss_grad(w.X, w.X_data, w.X_indices, w.X_indptr, w.Y, sw, rows, start,
-                                 n, params, w.table, hidden, out_code, loss, w.acts, w.deltas,
-                                 grad, w.tmp, False)  # fmt: skip
+        total = _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params,
+                                 table, hidden, out_code, loss, acts, deltas, grad, tmp,
+                                 False)  # fmt: skip
         reg = finish_gradient(params, grad, n_coefs, alpha, S)
         accumulated += (loss_scale * total / S + reg) * n
         if solver == ADAM:
             t += 1
-            adam_step(params, grad, state[0], state[1], t, lr, beta_1, beta_2, epsilon)
+            adam_step(params, grad, first, second, t, lr, beta_1, beta_2, epsilon)
         else:
-            sgd_step(params, grad, state[0], lr, momentum, nesterov)
+            sgd_step(params, grad, first, lr, momentum, nesterov)
     return accumulated, t
