@@ -9,7 +9,9 @@ one flat parameter buffer (``coefs_`` and ``intercepts_`` are views into it)
 trained by the compiled kernels in ``_engine``.
 """
 
+import threading
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
+from threadpoolctl import threadpool_limits
 
 from . import _engine
 from ._config import CHUNK_ROWS
@@ -31,6 +34,17 @@ from ._workspace import make_workspace
 from .network import init_params
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def single_blas_thread_off_main():
+    """Fits running in worker threads (joblib's threading backend, Dask threads)
+    use one BLAS thread each: measured on 2 cores, 2 threads each fitting with
+    2-thread BLAS ran 0.66x as fast as one fit at a time; with 1-thread BLAS,
+    1.9x (bench/threads.py). Fits on the main thread keep BLAS's own threads,
+    which pay on large layers."""
+    if threading.current_thread() is threading.main_thread():
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 class Buffers:
@@ -157,10 +171,11 @@ class BaseMLP(BaseEstimator):
         data = kernel_data(X, dtype)
         Y = np.ascontiguousarray(y, dtype=dtype)
         sw = np.ones(X.shape[0], dtype) if sample_weight is None else sample_weight.astype(dtype)
-        if self.solver in STOCHASTIC_SOLVERS:
-            self._fit_stochastic(data, X.shape[0], y, Y, sw, sample_weight, incremental)
-        else:
-            self._fit_lbfgs(data, Y, sw)
+        with single_blas_thread_off_main():
+            if self.solver in STOCHASTIC_SOLVERS:
+                self._fit_stochastic(data, X.shape[0], y, Y, sw, sample_weight, incremental)
+            else:
+                self._fit_lbfgs(data, Y, sw)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
