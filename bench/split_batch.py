@@ -1,0 +1,115 @@
+"""Experiment: does splitting each minibatch across the 2 cores pay?
+
+Each batch is cut in two halves whose forward and backward passes run in a
+Numba ``prange`` (one half per thread), then the two gradients are summed and
+one SGD step is taken. Compared with fastbp's one-thread epoch on the same
+data. Measured on this 2-core machine (see bench/RESULTS.md): it does not pay,
+because waking the thread team for every minibatch costs about as much as the
+half it saves, and OpenBLAS's own threads then fight the Numba threads on large
+layers. fastbp therefore uses both cores through BLAS threads on large layers
+and through thread-parallel fits (bench/threads.py), not inside a minibatch.
+
+    python bench/split_batch.py
+"""
+
+import time
+
+import numpy as np
+from numba import njit, prange
+
+from fastbp import Network
+from fastbp._backward import finish_gradient
+from fastbp._data import kernel_data
+from fastbp._engine import _batch_loss_grad, run_epoch
+from fastbp._layout import B_OFF, layer_table, work_buffers
+from fastbp._optimizers import sgd_step
+from fastbp._tables import SGD, SQUARED_ERROR
+from fastbp._workspace import make_workspace
+
+
+@njit(parallel=True, nogil=True)
+def split_epoch(X, Y, sw, rows, batch, params, table, hidden, out, acts, deltas, grads, tmps,
+                grad, velocity, lr, totals):  # fmt: skip
+    dense, data, indices, indptr = X
+    accumulated = 0.0
+    for start in range(0, rows.shape[0], batch):
+        n = min(batch, rows.shape[0] - start)
+        half = (n + 1) // 2
+        for h in prange(2):
+            first = start + h * half
+            size = half if h == 0 else n - half
+            grads[h][:] = 0
+            totals[h] = 0.0
+            if size > 0:
+                totals[h] = _batch_loss_grad(
+                    dense,
+                    data,
+                    indices,
+                    indptr,
+                    Y,
+                    sw,
+                    rows,
+                    first,
+                    size,
+                    params,
+                    table,
+                    hidden,
+                    out,
+                    SQUARED_ERROR,
+                    acts[h],
+                    deltas[h],
+                    grads[h],
+                    tmps[h],
+                    False,
+                )
+        for q in range(grad.shape[0]):
+            grad[q] = grads[0][q] + grads[1][q]
+        reg = finish_gradient(params, grad, table[0, B_OFF], 0.0, float(n))
+        accumulated += ((totals[0] + totals[1]) / n + reg) * n
+        sgd_step(params, grad, velocity, lr, 0.0, False)
+    return accumulated
+
+
+def best_of(fn, repeats=5):
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    cases = {"small": ([8, 16, 1], 20_000, 32), "mid": ([64, 128, 64, 10], 20_000, 64),
+             "large": ([784, 256, 128, 10], 10_000, 128)}  # fmt: skip
+    for name, (sizes, n, batch) in cases.items():
+        rng = np.random.RandomState(0)
+        X, Y = rng.normal(size=(n, sizes[0])), rng.normal(size=(n, sizes[-1]))
+        sw, rows = np.ones(n), np.arange(n, dtype=np.int64)
+        net = Network(sizes, "relu", random_state=0)
+        data = kernel_data(X, np.float64)
+
+        cap = (batch + 1) // 2
+        halves = [work_buffers(net.layer_sizes, cap, np.float64) for _ in range(2)]
+        acts, deltas = np.stack([h[0] for h in halves]), np.stack([h[1] for h in halves])
+        grads, tmps = np.zeros((2, net.params.size)), np.zeros((2, net.params.size))
+        grad, velocity, totals = np.zeros(net.params.size), np.zeros(net.params.size), np.zeros(2)
+        table = layer_table(net.layer_sizes, cap)
+        split_args = (data, Y, sw, rows, batch, net.params, table, net._hidden, net._out, acts,
+                      deltas, grads, tmps, grad, velocity, 0.01, totals)  # fmt: skip
+        split = best_of(lambda args=split_args: split_epoch(*args))
+
+        a, d = work_buffers(net.layer_sizes, batch, np.float64)
+        ws = make_workspace(data, Y, sw, net.params, layer_table(net.layer_sizes, batch),
+                            np.zeros((1, net.params.size)), a, d, np.zeros(net.params.size),
+                            np.zeros(net.params.size))  # fmt: skip
+        epoch_args = (ws, n, batch, net._hidden, net._out, SQUARED_ERROR, 0.0, 1.0, SGD, 0.01,
+                      0.0, False, 0.9, 0.999, 1e-8, 0)  # fmt: skip
+        whole = best_of(lambda args=epoch_args: run_epoch(*args))
+        print(f"{name}: one thread {whole * 1e3:.1f} ms/epoch, batch split in 2 threads "
+              f"{split * 1e3:.1f} ms/epoch ({whole / split:.2f}x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
