@@ -101,6 +101,8 @@ def side_by_side(name, make, X, y, score_name, curves):
 
 def demo(args):
     """fastbp and scikit-learn side by side on datasets that ship with scikit-learn."""
+    import warnings
+
     from sklearn import neural_network as sk
     from sklearn.datasets import load_diabetes, load_digits
     from sklearn.preprocessing import StandardScaler
@@ -109,8 +111,6 @@ def demo(args):
     from .plotting import plot_loss_curve
 
     # compile the kernels first (cached on disk after the first run)
-    import warnings
-
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
