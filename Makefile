@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean clean-cache
+.PHONY: demo test lint bench clean clean-cache fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ test: lint
 	$(PY) -m pytest
 	# The kernels again as plain Python, so their source is exercised too.
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -m "not slow" tests
+
+# The property tests with many random examples each (the "fuzz" profile of tests/conftest.py).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_properties.py
 
 bench: $(STAMP)
 	$(PY) -m pytest bench --benchmark-enable

@@ -5,9 +5,10 @@ Its methods validate their inputs, allocate the work buffers and call the
 compiled kernels in ``fastbp._engine``.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from . import _engine
@@ -64,16 +65,61 @@ def init_params(sizes, activation, dtype, random_state):
 
 
 def as_float_array(a, name, dtype, ndim):
-    """``a`` as a finite array of ``dtype`` with ``ndim`` dimensions (never a view we write)."""
+    """``a`` as a finite array of ``dtype`` with ``ndim`` dimensions, an int or a tuple
+    of the allowed ones (never a view we write).
+
+    Raises a ValueError naming the problem: None, sparse, complex or non-numeric
+    data, missing values, NaN or infinity, values too large for ``dtype``, or
+    the wrong number of dimensions.
+    """
+    if a is None:
+        raise ValueError(f"{name} is None; expected a numeric array-like.")
+    if sp.issparse(a):
+        raise ValueError(
+            f"{name} is a sparse matrix; Network takes dense data. Use {name}.toarray()."
+        )
+    if hasattr(a, "to_numpy"):  # pandas: missing values (pd.NA) become NaN, refused below
+        try:
+            a = a.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be numeric: {exc}") from None
     try:
-        arr = np.asarray(a, dtype=dtype)
+        raw = np.asarray(a)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numeric: {exc}") from None
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got an array of shape {arr.shape}.")
-    if not np.isfinite(arr).all():
+    if raw.dtype.kind == "c":
+        raise ValueError(f"{name} is complex; Network takes real numbers.")
+    if raw.dtype.kind in "MmV":  # datetimes, timedeltas, structured records
+        raise ValueError(f"{name} must be numeric, got dtype {raw.dtype}.")
+    if raw.dtype.kind not in "biuf":
+        try:
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be numeric: {exc}") from None
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if raw.ndim not in allowed:
+        dims = " or ".join(f"{d}-D" for d in allowed)
+        raise ValueError(f"{name} must be {dims}, got an array of shape {raw.shape}.")
+    if raw.dtype.kind == "f" and not np.isfinite(raw).all():
         raise ValueError(f"{name} contains NaN or infinity.")
+    with np.errstate(over="ignore"):
+        arr = raw.astype(dtype, copy=False)
+    narrowed = raw.dtype.kind == "f" and raw.dtype.itemsize > arr.dtype.itemsize
+    if narrowed and not np.isfinite(arr).all():
+        raise ValueError(
+            f"{name} contains a value too large for {np.dtype(dtype).name} "
+            f"(largest {np.finfo(dtype).max:.4g})."
+        )
     return arr
+
+
+def check_alpha(alpha):
+    """``alpha`` as a float, or a ValueError unless it is a finite real number >= 0."""
+    if isinstance(alpha, np.ndarray) and alpha.ndim == 0:
+        alpha = alpha[()]
+    if not isinstance(alpha, Real) or not (np.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+    return float(alpha)
 
 
 class Network:
@@ -170,6 +216,8 @@ class Network:
         """Outputs of the network for the rows of X, shape (n_samples, layer_sizes[-1])."""
         X = self._check_X(X)
         n = X.shape[0]
+        if n == 0:
+            raise ValueError("X has 0 samples; forward needs at least one.")
         out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
         cap = max(1, min(n, CHUNK_ROWS))
         acts, _ = work_buffers(self.layer_sizes, cap, self.dtype)
@@ -203,7 +251,9 @@ class Network:
         n = X.shape[0]
         if n == 0:
             raise ValueError("X has 0 samples; the loss needs at least one.")
-        Y = as_float_array(y, "y", self.dtype, np.ndim(y))
+        if y is None:
+            raise ValueError("y is None; loss_gradient needs targets.")
+        Y = as_float_array(y, "y", self.dtype, (1, 2))
         n_out = self.layer_sizes[-1]
         if Y.ndim == 1 and n_out == 1:
             Y = Y.reshape(-1, 1)
@@ -217,8 +267,7 @@ class Network:
                 raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}.")
             if (sw < 0).any() or sw.sum() <= 0:
                 raise ValueError("sample_weight must be >= 0 with a positive sum.")
-        if not (np.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+        alpha = check_alpha(alpha)
         if loss == "poisson" and (Y < 0).any():
             raise ValueError("poisson loss needs y >= 0.")
         grad = np.empty_like(self.params)
