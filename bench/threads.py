@@ -65,8 +65,10 @@ def measure(n_models=8, repeats=3):
             identical=identical,
         )
         r = results[name]
-        print(f"{name}: {n_models} fits, 1 thread {r['one_thread_s']:.2f} s, 2 threads "
-              f"{r['two_threads_s']:.2f} s, speed-up {r['speedup']:.2f}x, identical: {identical}")  # fmt: skip
+        print(
+            f"{name}: {n_models} fits, 1 thread {r['one_thread_s']:.2f} s, 2 threads "
+            f"{r['two_threads_s']:.2f} s, speed-up {r['speedup']:.2f}x, identical: {identical}"
+        )
     return results
 
 

@@ -1,0 +1,295 @@
+"""One trainer per system, each written the way a careful user of that library
+writes a fast training loop. Every trainer trains the same network on the same
+data with the same plain minibatch SGD (bench/cases.py).
+
+A trainer is built on a case, a dtype and the data, and has:
+
+- ``epochs(n)``: run ``n`` more epochs, returning when they are done (so the
+  wall time around it is the time of ``n`` epochs);
+- ``predict()``: the network's outputs on the training X, as a NumPy array.
+
+The first ``epochs`` call compiles (Numba, XLA) and allocates: the benchmarks
+make it before timing anything.
+
+Systems: ``fastbp`` and ``sklearn`` (always), ``torch`` and ``jax`` (when
+importable, see ``available``).
+"""
+
+import importlib.util
+import warnings
+
+import numpy as np
+
+from bench.cases import LEARNING_RATE
+
+SYSTEMS = ("fastbp", "sklearn", "torch", "jax")
+
+
+def available(system):
+    """Whether ``system``'s library can be imported here (without importing it)."""
+    module = {"fastbp": "fastbp", "sklearn": "sklearn", "torch": "torch", "jax": "jax"}[system]
+    return importlib.util.find_spec(module) is not None
+
+
+def glorot_uniform(case, dtype, seed=0):
+    """scikit-learn's initialisation: per layer bound = sqrt(factor / (fan_in + fan_out)),
+    factor 2 for logistic, else 6; weights then intercepts from uniform(-bound, bound).
+
+    torch and jax start from these same draws (transposed for torch), so that all
+    systems learn from comparable starting points and their losses can be compared.
+    """
+    rng = np.random.default_rng(seed)
+    factor = 2.0 if case.activation == "logistic" else 6.0
+    out = []
+    for fan_in, fan_out in zip(case.layers[:-1], case.layers[1:]):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
+        b = rng.uniform(-bound, bound, fan_out).astype(dtype)
+        out.append((W, b))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# fastbp and scikit-learn: the estimators.
+#
+# Steady-state seconds per epoch through the estimator. Choice: warm_start. A first
+# fit (max_iter=1) initialises the weights, compiles (fastbp) and warms up; each timed
+# call is then ``fit`` with warm_start=True and max_iter=n, which continues from the
+# current weights for exactly n epochs (tol=0 and n_iter_no_change=10**9 never stop
+# early). The call includes one fit's fixed cost (input validation, buffer set-up:
+# ~0.5 ms for fastbp, more for scikit-learn), which the benchmarks make negligible by
+# choosing n so that a call lasts ~0.3 s, and which they measure and record on the
+# side (extra_info["fit_overhead_s"]). The alternative, (t(E2 epochs) - t(E1 epochs)) /
+# (E2 - E1), cancels that fixed cost exactly but is the difference of two noisy
+# timings: on this shared 2-core machine it is noisier than the cost it removes, and
+# it can come out negative for the fast cases.
+# --------------------------------------------------------------------------------------
+
+
+class EstimatorTrainer:
+    system = None
+
+    def __init__(self, case, dtype, X, y):
+        self.X, self.y = X, y
+        self.est = self.estimator_class()(
+            hidden_layer_sizes=case.hidden,
+            activation=case.activation,
+            solver="sgd",
+            # No L2 penalty: torch and jax train plain SGD, and so do these.
+            alpha=0.0,
+            momentum=0.0,
+            learning_rate_init=LEARNING_RATE,
+            batch_size=case.batch_size,
+            shuffle=True,
+            tol=0,
+            n_iter_no_change=10**9,
+            random_state=0,
+            warm_start=True,
+            max_iter=1,
+        )
+
+    def estimator_class(self):
+        raise NotImplementedError
+
+    def epochs(self, n):
+        from sklearn.exceptions import ConvergenceWarning
+
+        self.est.max_iter = n
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.est.fit(self.X, self.y)
+
+    def predict(self):
+        return self.est.predict(self.X)
+
+    @property
+    def param_dtype(self):
+        return self.est.coefs_[0].dtype
+
+
+class FastbpTrainer(EstimatorTrainer):
+    system = "fastbp"
+
+    def estimator_class(self):
+        import fastbp
+
+        return fastbp.MLPRegressor
+
+
+class SklearnTrainer(EstimatorTrainer):
+    system = "sklearn"
+
+    def estimator_class(self):
+        from sklearn.neural_network import MLPRegressor
+
+        return MLPRegressor
+
+
+# --------------------------------------------------------------------------------------
+# PyTorch on the CPU.
+# --------------------------------------------------------------------------------------
+
+
+class TorchTrainer:
+    """nn.Sequential of Linear + ReLU/Sigmoid, torch.optim.SGD(lr=0.01), a fresh
+    torch.randperm per epoch and index slicing of tensors made once from the
+    NumPy arrays (no DataLoader, no per-batch conversion), two threads (the
+    machine's cores).
+
+    The loss is scikit-learn's squared_error as scikit-learn differentiates it:
+    0.5 * (sum over outputs of the squared residual), averaged over the rows of the
+    batch. (scikit-learn reports the mean over outputs too, but its output delta
+    is p - y divided by the batch rows only; for one output the two agree.)
+    """
+
+    system = "torch"
+
+    def __init__(self, case, dtype, X, y):
+        import torch
+        from torch import nn
+
+        torch.set_num_threads(2)
+        self.torch = torch
+        self.tdtype = {"float32": torch.float32, "float64": torch.float64}[np.dtype(dtype).name]
+        self.X = torch.from_numpy(X)
+        self.Y = torch.from_numpy(y.reshape(len(y), -1))
+        self.n = len(X)
+        self.batch = case.batch_size
+        act = {"relu": nn.ReLU, "logistic": nn.Sigmoid}[case.activation]
+        modules = []
+        for i, (W, b) in enumerate(glorot_uniform(case, dtype)):
+            lin = nn.Linear(W.shape[0], W.shape[1], dtype=self.tdtype)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W.T.copy()))
+                lin.bias.copy_(torch.from_numpy(b))
+            modules.append(lin)
+            if i < len(case.layers) - 2:
+                modules.append(act())
+        self.model = nn.Sequential(*modules)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LEARNING_RATE, momentum=0.0)
+        self.gen = torch.Generator().manual_seed(0)
+
+    def epochs(self, n):
+        torch, model, opt, X, Y, batch = (
+            self.torch,
+            self.model,
+            self.opt,
+            self.X,
+            self.Y,
+            self.batch,
+        )
+        for _ in range(n):
+            perm = torch.randperm(self.n, generator=self.gen)
+            for start in range(0, self.n, batch):
+                idx = perm[start : start + batch]
+                xb, yb = X[idx], Y[idx]
+                opt.zero_grad(set_to_none=True)
+                loss = 0.5 * (model(xb) - yb).square().sum() / xb.shape[0]
+                loss.backward()
+                opt.step()
+
+    def predict(self):
+        with self.torch.inference_mode():
+            return self.model(self.X).numpy()
+
+    @property
+    def param_dtype(self):
+        return np.dtype(str(next(self.model.parameters()).dtype).replace("torch.", ""))
+
+
+# --------------------------------------------------------------------------------------
+# JAX.
+# --------------------------------------------------------------------------------------
+
+
+def _jax():
+    import jax
+
+    # x64 is a process-wide switch: turn it on once, for the float64 cases. The
+    # float32 cases are unaffected, since every array is created in its dtype and
+    # the only other constant (the learning rate) is a weakly typed Python float.
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+class JaxTrainer:
+    """jax.jit of a whole epoch: the rows are gathered in the epoch's order once
+    (the permutation is drawn by NumPy and passed in), reshaped to
+    (n_batches, batch, features), and jax.lax.scan runs the SGD steps over them.
+
+    A ragged last batch (mid: 20,000 = 312 x 64 + 32; large: 10,000 = 78 x 128 + 16)
+    is not dropped: one more step on the remaining rows follows the scan, inside
+    the same jitted function, so JAX does the same work as the other systems. The
+    parameters are donated to the jitted epoch, so it updates them in place.
+    """
+
+    system = "jax"
+
+    def __init__(self, case, dtype, X, y):
+        jax = _jax()
+        import jax.numpy as jnp
+
+        self.jax = jax
+        self.n, self.batch = len(X), case.batch_size
+        self.X = jnp.asarray(X)
+        self.Y = jnp.asarray(y.reshape(len(y), -1))
+        self.params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in glorot_uniform(case, dtype)]
+        self.rng = np.random.default_rng(0)
+        act = {"relu": jax.nn.relu, "logistic": jax.nn.sigmoid}[case.activation]
+        n_full, rest = divmod(self.n, self.batch)
+        batch, n_features, n_outputs = self.batch, case.n_features, case.n_outputs
+
+        def forward(params, x):
+            for W, b in params[:-1]:
+                x = act(x @ W + b)
+            W, b = params[-1]
+            return x @ W + b
+
+        def loss(params, xb, yb):
+            # scikit-learn's squared_error as it differentiates it (see TorchTrainer).
+            return 0.5 * jnp.sum((forward(params, xb) - yb) ** 2) / xb.shape[0]
+
+        grad = jax.grad(loss)
+
+        def step(params, xy):
+            xb, yb = xy
+            g = grad(params, xb, yb)
+            return jax.tree_util.tree_map(lambda p, d: p - LEARNING_RATE * d, params, g), None
+
+        def epoch(params, X, Y, perm):
+            head = perm[: n_full * batch]
+            xs = X[head].reshape(n_full, batch, n_features)
+            ys = Y[head].reshape(n_full, batch, n_outputs)
+            params, _ = jax.lax.scan(step, params, (xs, ys))
+            if rest:
+                tail = perm[n_full * batch :]
+                params, _ = step(params, (X[tail], Y[tail]))
+            return params
+
+        self._epoch = jax.jit(epoch, donate_argnums=0)
+        self._forward = jax.jit(forward)
+
+    def epochs(self, n):
+        params = self.params
+        for _ in range(n):
+            params = self._epoch(params, self.X, self.Y, self.rng.permutation(self.n))
+        self.params = self.jax.block_until_ready(params)
+
+    def predict(self):
+        return np.asarray(self._forward(self.params, self.X))
+
+    @property
+    def param_dtype(self):
+        return np.dtype(self.params[0][0].dtype)
+
+
+TRAINERS = {
+    "fastbp": FastbpTrainer,
+    "sklearn": SklearnTrainer,
+    "torch": TorchTrainer,
+    "jax": JaxTrainer,
+}
+
+
+def make_trainer(system, case, dtype, X, y):
+    return TRAINERS[system](case, dtype, X, y)

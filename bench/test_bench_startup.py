@@ -1,0 +1,124 @@
+"""Time to first result in a fresh process: import + the seed case's fit + a prediction.
+
+Each round is one ``python -c`` subprocess, timed with time.perf_counter around
+subprocess.run (pytest-benchmark's timer), so interpreter start-up and exit count
+too. The child builds the seed case's data (bench/cases.py), imports the library,
+fits one epoch and predicts 5 rows, and prints how long each step took
+(extra_info "steps": data, import, fit, predict, in seconds).
+
+- fastbp, cold cache: NUMBA_CACHE_DIR is a fresh empty directory every round, so
+  every kernel the fit and the prediction need is compiled.
+- fastbp, warm cache: the same directory filled by one earlier process.
+- scikit-learn: its import + the same fit and prediction.
+- python + numpy: the child without any library, the floor under all of them.
+
+One epoch (max_iter=1), because the epoch benchmarks measure training: this
+measures what a fresh process adds before it. With benchmarking disabled (plain
+``pytest``) the cold-cache benchmark is skipped (a cold compile takes ~10 s) and
+the warm one runs once against Numba's default cache, which the tests before it
+have filled.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 5
+COLD_ROUNDS = 3
+
+CHILD = """
+import time
+t0 = time.perf_counter()
+import json
+import warnings
+import numpy as np
+from bench.cases import CASES, make_data
+case = CASES["seed"]
+X, y = make_data(case, "float64")
+t1 = time.perf_counter()
+{import_}
+t2 = time.perf_counter()
+steps = {{"data": t1 - t0, "import": t2 - t1}}
+if {fit}:
+    est = MLPRegressor(hidden_layer_sizes=case.hidden, activation=case.activation, solver="sgd",
+                       momentum=0.0, learning_rate_init=0.01, batch_size=case.batch_size,
+                       max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    t3 = time.perf_counter()
+    pred = est.predict(X[:5])
+    t4 = time.perf_counter()
+    assert np.all(np.isfinite(pred)) and pred.shape == (5,)
+    steps.update(fit=t3 - t2, predict=t4 - t3)
+print("STEPS", json.dumps(steps))
+"""
+
+IMPORTS = {
+    "fastbp": ("from fastbp import MLPRegressor", True),
+    "sklearn": ("from sklearn.neural_network import MLPRegressor", True),
+    "python": ("", False),
+}
+
+
+def child_code(system):
+    import_, fit = IMPORTS[system]
+    return CHILD.format(import_=import_, fit=fit)
+
+
+def run_child(system, cache_dir=None):
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
+    result = subprocess.run(
+        [sys.executable, "-c", child_code(system)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = [s for s in result.stdout.splitlines() if s.startswith("STEPS ")][-1]
+    return json.loads(line[len("STEPS ") :])
+
+
+def record(benchmark, system, cache, steps):
+    benchmark.group = "startup"
+    benchmark.extra_info.update(system=system, cache=cache, steps=steps)
+
+
+@pytest.mark.parametrize("system", ["python", "sklearn"])
+def test_startup(benchmark, system):
+    if benchmark.disabled:
+        steps = benchmark(run_child, system)
+    else:
+        steps = benchmark.pedantic(run_child, args=(system,), rounds=ROUNDS, warmup_rounds=1)
+    record(benchmark, system, None, steps)
+
+
+def test_startup_fastbp_warm(benchmark, tmp_path):
+    if benchmark.disabled:
+        steps = benchmark(run_child, "fastbp")  # Numba's default cache, next to the sources
+    else:
+        run_child("fastbp", tmp_path)  # fill the cache
+        steps = benchmark.pedantic(run_child, args=("fastbp", tmp_path), rounds=ROUNDS)
+        assert any(tmp_path.rglob("*.nbc")), "Numba wrote no cache: the warm runs compiled"
+    record(benchmark, "fastbp", "warm", steps)
+
+
+def test_startup_fastbp_cold(benchmark, tmp_path):
+    if benchmark.disabled:
+        pytest.skip("a cold Numba cache compiles every kernel (~10 s): benchmark runs only")
+    dirs = iter(tmp_path / f"cache{i}" for i in range(COLD_ROUNDS))
+
+    def fresh_cache():
+        return ("fastbp", next(dirs)), {}
+
+    steps = benchmark.pedantic(run_child, setup=fresh_cache, rounds=COLD_ROUNDS)
+    record(benchmark, "fastbp", "cold", steps)
