@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import xlogy
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -116,6 +117,11 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
+        for units in layer_units:
+            # A size that is not an integer (2.0, 2.5, True, an array) gets numpy's
+            # TypeError, the one scikit-learn raises when it draws that layer's
+            # weights; never truncated. (The empty shape allocates nothing.)
+            np.empty((0, units))
         self._sizes = np.asarray(layer_units, dtype=np.int64)
         self._set_params_buffer(
             init_params(self._sizes, self.activation, dtype, self._random_state)
@@ -169,13 +175,12 @@ class BaseMLP(BaseEstimator):
 
         dtype = self._params.dtype
         data = kernel_data(X, dtype)
-        Y = np.ascontiguousarray(y, dtype=dtype)
         sw = np.ones(X.shape[0], dtype) if sample_weight is None else sample_weight.astype(dtype)
         with single_blas_thread_off_main():
             if self.solver in STOCHASTIC_SOLVERS:
-                self._fit_stochastic(data, X.shape[0], y, Y, sw, sample_weight, incremental)
+                self._fit_stochastic(data, X.shape[0], y, sw, sample_weight, incremental)
             else:
-                self._fit_lbfgs(data, Y, sw)
+                self._fit_lbfgs(data, y, sw)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
@@ -188,7 +193,34 @@ class BaseMLP(BaseEstimator):
         """Hook for the classifier's class_weight; regressors keep sample_weight."""
         return sample_weight
 
-    def _fit_lbfgs(self, data, Y, sw):
+    def _kernel_targets(self, y):
+        """``y`` (2-D) as the kernels take it: C-ordered, in the parameters' dtype.
+
+        Targets that are not numbers reach this point only for the regressor
+        (numpy str, bytes, datetime or structured arrays: scikit-learn's
+        validation converts object arrays only). They get the TypeError numpy
+        raises in scikit-learn's loss, at the point of the fit it raises it,
+        rather than a silent conversion of strings like "1.5".
+        """
+        dtype = self._params.dtype
+        if y.dtype.kind not in "biuf":
+            y0, p0 = y[:0], np.ones((0, y.shape[1]), dtype)
+            try:  # scikit-learn's loss on no rows: its error, without the work
+                if self.loss == "poisson":
+                    xlogy(y0, y0 / p0) - y0 + p0
+                else:
+                    (y0 - p0) ** 2
+            except TypeError as exc:
+                exc.add_note(
+                    f"y has dtype {y.dtype}: {type(self).__name__} needs numeric "
+                    "targets; convert them first, e.g. y.astype(float)."
+                )
+                raise
+            raise TypeError(f"y must be numeric, got dtype {y.dtype}.")
+        return np.ascontiguousarray(y, dtype=dtype)
+
+    def _fit_lbfgs(self, data, y, sw):
+        Y = self._kernel_targets(y)
         hidden, out, loss, scale = self._codes()
         n = Y.shape[0]
         buf = Buffers(self._sizes, Y.dtype, min(n, CHUNK_ROWS), self._params.size)
@@ -225,7 +257,7 @@ class BaseMLP(BaseEstimator):
         self.loss_ = res.fun
         params[:] = res.x
 
-    def _fit_stochastic(self, data, n_samples, y, Y, sw, sample_weight, incremental):
+    def _fit_stochastic(self, data, n_samples, y, sw, sample_weight, incremental):
         params = self._params
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = StochasticOptimizer(self, params.size, params.dtype)
@@ -264,6 +296,7 @@ class BaseMLP(BaseEstimator):
                     stacklevel=3,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_train))
+        Y = self._kernel_targets(y)  # after the checks scikit-learn makes before its loss
 
         hidden, out, loss, scale = self._codes()
         buf = Buffers(self._sizes, params.dtype, batch_size, params.size)
