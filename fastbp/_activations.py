@@ -21,11 +21,11 @@ import math
 
 from numba import uint64
 
-from ._config import jit
+from ._config import jit_inline
 from ._tables import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 
 
-@jit
+@jit_inline
 def activate(buf, off, n, m, code):
     """Apply activation ``code`` in place to buf[off : off + n * m] ((n, m) rows)."""
     if code == IDENTITY:
@@ -79,7 +79,7 @@ def activate(buf, off, n, m, code):
             buf[q] = math.exp(min(max(buf[q], lo), hi))
 
 
-@jit
+@jit_inline
 def backprop_derivative(acts, a_off, deltas, d_off, count, code):
     """deltas[d_off + q] *= f'(in), read from out = acts[a_off + q], q < count."""
     if code == IDENTITY:

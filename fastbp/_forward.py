@@ -10,18 +10,16 @@ import numpy as np
 from numba import uint64
 
 from ._activations import activate
-from ._config import BLAS_MIN_FLOPS, jit
+from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._layout import B_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 
 
-@jit
+@jit_inline
 def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m):
     """Z = A @ W + b: A = acts[a_off:] (n, k), W = params[w_off:] (k, m), b = params[b_off:],
     Z = acts[z_off:] (n, m)."""
     if n * k * m >= BLAS_MIN_FLOPS:
-        A = acts[a_off : a_off + n * k].reshape((n, k))
-        W = params[w_off : w_off + k * m].reshape((k, m))
-        np.dot(A, W, acts[z_off : z_off + n * m].reshape((n, m)))
+        _affine_blas(acts, a_off, z_off, params, w_off, n, k, m)
         add_bias(acts, z_off, params, b_off, n, m)
         return
     # Unsigned index arithmetic: the compiler then knows no index is negative
@@ -42,6 +40,15 @@ def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m):
 
 
 @jit
+def _affine_blas(acts, a_off, z_off, params, w_off, n, k, m):
+    # The array views live in their own function: creating them costs reference
+    # counting that would otherwise slow every call of ``affine``, BLAS or not.
+    A = acts[a_off : a_off + n * k].reshape((n, k))
+    W = params[w_off : w_off + k * m].reshape((k, m))
+    np.dot(A, W, acts[z_off : z_off + n * m].reshape((n, m)))
+
+
+@jit_inline
 def add_bias(acts, z_off, params, b_off, n, m):
     m_, b = uint64(m), uint64(b_off)
     for i in range(uint64(n)):

@@ -20,11 +20,11 @@ with p clipped to [eps, 1 - eps] in log_loss as scikit-learn does.
 
 import math
 
-from ._config import jit
+from ._config import jit_inline
 from ._tables import EXP, IDENTITY, LOG_LOSS, LOGISTIC, POISSON, SOFTMAX, SQUARED_ERROR
 
 
-@jit
+@jit_inline
 def batch_loss(acts, p_off, n, m, Y, sw, rows, start, loss, out_code):
     """Return sum_i s_i l(y_i, p_i) over the batch."""
     # machine epsilon of the buffer's dtype: scikit-learn's clip for log_loss
@@ -52,7 +52,7 @@ def batch_loss(acts, p_off, n, m, Y, sw, rows, start, loss, out_code):
     return total
 
 
-@jit
+@jit_inline
 def output_delta(acts, p_off, n, m, Y, sw, rows, start, loss, out_code, deltas, d_off):
     """Write s_i * dl/dz for the batch's rows into deltas[d_off:]."""
     canonical = (
