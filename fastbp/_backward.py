@@ -21,7 +21,7 @@ import numpy as np
 from numba import uint64
 
 from ._activations import backprop_derivative
-from ._config import BLAS_MIN_FLOPS, jit, jit_inline
+from ._config import BLAS_MIN_FLOPS, jit, jit_inline, jit_nrt
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
 
 
@@ -55,7 +55,7 @@ def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, ac
             grad[b0 + j] += deltas[d + j]
 
 
-@jit
+@jit_nrt
 def _weight_grad_blas(acts, a_off, deltas, d_off, grad, w_off, n, k, m, tmp, accumulate):
     # Array views only here: see _forward._affine_blas.
     A = acts[a_off : a_off + n * k].reshape((n, k))
@@ -85,7 +85,7 @@ def backprop_messages(deltas, d_off, params, w_off, dp_off, n, k, m):
                 deltas[dp_off + i * k + p] = s
 
 
-@jit
+@jit_nrt
 def _messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m):
     # Array views only here: see _forward._affine_blas.
     D = deltas[d_off : d_off + n * m].reshape((n, m))

@@ -15,7 +15,7 @@ has a non-empty ``indptr``, dense data an empty one (see ``_data.kernel_data``).
 """
 
 from ._backward import backward_pass, finish_gradient
-from ._config import jit
+from ._config import jit, jit_nrt
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, OUT_OFF
 from ._losses import batch_loss, output_delta
@@ -65,7 +65,7 @@ def predict(X, rows, params, table, cap, hidden, out_code, acts, P):
     _predict(dense, data, indices, indptr, rows, params, table, cap, hidden, out_code, acts, P)
 
 
-@jit
+@jit_nrt  # reading a Workspace's fields needs Numba's runtime; _predict does not
 def predict_validation(w, cap, hidden, out_code):
     """Outputs of the Workspace's validation rows, into ``w.val_out``."""
     _predict(w.X, w.X_data, w.X_indices, w.X_indptr, w.val_rows, w.params, w.table, cap, hidden,
@@ -115,7 +115,7 @@ def loss_gradient(X, Y, sw, rows, params, table, cap, hidden, out_code, loss, al
     return loss_scale * total / S + reg
 
 
-@jit
+@jit_nrt  # reading a Workspace's fields needs Numba's runtime; _epoch does not
 def run_epoch(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver, lr,
               momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
     """One epoch of minibatch training over rows w.rows[:n_rows], in that order.
@@ -127,12 +127,17 @@ def run_epoch(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, 
 
     Returns (sum over batches of batch loss * batch rows, Adam steps taken).
     """
-    # Read the record's fields once: each read of a field costs a reference
-    # count update, which matters for networks of a few neurons.
-    X, X_data, X_indices, X_indptr, Y = w.X, w.X_data, w.X_indices, w.X_indptr, w.Y
-    params, grad, sw, rows, table = w.params, w.grad, w.sw, w.rows, w.table
-    acts, deltas, tmp = w.acts, w.deltas, w.tmp
-    first, second = w.state[0], w.state[w.state.shape[0] - 1]
+    state = w.state
+    return _epoch(w.X, w.X_data, w.X_indices, w.X_indptr, w.Y, w.sw, w.rows, w.params, w.table,
+                  w.acts, w.deltas, w.grad, w.tmp, state[0], state[state.shape[0] - 1], n_rows,
+                  batch_size, hidden, out_code, loss, alpha, loss_scale, solver, lr, momentum,
+                  nesterov, beta_1, beta_2, epsilon, t)  # fmt: skip
+
+
+@jit
+def _epoch(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, deltas, grad, tmp,
+           first, second, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver,
+           lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
     n_coefs = table[0, B_OFF]
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):

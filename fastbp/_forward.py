@@ -10,7 +10,7 @@ import numpy as np
 from numba import uint64
 
 from ._activations import activate
-from ._config import BLAS_MIN_FLOPS, jit, jit_inline
+from ._config import BLAS_MIN_FLOPS, jit, jit_inline, jit_nrt
 from ._layout import B_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 
 
@@ -39,7 +39,7 @@ def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m):
     add_bias(acts, z_off, params, b_off, n, m)
 
 
-@jit
+@jit_nrt
 def _affine_blas(acts, a_off, z_off, params, w_off, n, k, m):
     # The array views live in their own function: creating them costs reference
     # counting that would otherwise slow every call of ``affine``, BLAS or not.

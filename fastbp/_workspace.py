@@ -21,7 +21,7 @@ from numba.core import types
 from numba.core.config import DISABLE_JIT
 from numba.experimental import structref
 
-from ._config import jit
+from ._config import jit_nrt
 
 FIELDS = [
     "X",
@@ -69,12 +69,12 @@ else:
     structref.define_proxy(Workspace, WorkspaceType, FIELDS)
 
 
-@jit
+@jit_nrt
 def _get_rows(w):
     return w.rows
 
 
-@jit
+@jit_nrt
 def _get_val_out(w):
     return w.val_out
 
