@@ -11,7 +11,8 @@ from the last to the first:
 The sum over k is seed 001's "sum of the backward messages from every neuron
 a node feeds". Gradients are accumulated unnormalised; ``finish_gradient``
 divides by S = sum of sample weights and adds the L2 term, as scikit-learn does:
-grad_W = (A^T D + alpha W) / S, grad_b = colsum(D) / S.
+grad_W = (A^T D + alpha W) / S, grad_b = colsum(D) / S. (In training epochs the
+optimizer's step computes the same on the way instead: see ``_optimizers``.)
 
 Like the forward pass, large products go to BLAS and small ones run as loops
 over the flat buffers.
@@ -115,9 +116,7 @@ def finish_gradient(params, grad, n_coefs, alpha, S):
         grad[q] = (grad[q] + a * params[q]) / s
     for q in range(n_coefs, params.shape[0]):
         grad[q] /= s
-    if alpha == 0:
-        return 0.0
-    return 0.5 * alpha * squared_norm(params, n_coefs) / S
+    return 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
 
 
 @jit_inline

@@ -14,7 +14,7 @@ matrix. X travels as four arrays (dense, data, indices, indptr): a CSR matrix
 has a non-empty ``indptr``, dense data an empty one (see ``_data.kernel_data``).
 """
 
-from ._backward import backward_pass, finish_gradient
+from ._backward import backward_pass, finish_gradient, squared_norm
 from ._config import jit, jit_nrt
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, OUT_OFF
@@ -148,11 +148,14 @@ def _epoch(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, del
         total = _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params,
                                  table, hidden, out_code, loss, acts, deltas, grad, tmp,
                                  False)  # fmt: skip
-        reg = finish_gradient(params, grad, n_coefs, alpha, S)
+        # The L2 term of the loss is that of the weights before this step.
+        reg = 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
         accumulated += (loss_scale * total / S + reg) * n
+        # The step finishes the gradient (divides by S, adds alpha W / S) as it goes.
         if solver == ADAM:
             t += 1
-            adam_step(params, grad, first, second, t, lr, beta_1, beta_2, epsilon)
+            adam_step(params, grad, first, second, t, lr, beta_1, beta_2, epsilon, n_coefs,
+                      alpha, S)  # fmt: skip
         else:
-            sgd_step(params, grad, first, lr, momentum, nesterov)
+            sgd_step(params, grad, first, lr, momentum, nesterov, n_coefs, alpha, S)
     return accumulated, t

@@ -1,8 +1,18 @@
 """In-place parameter updates over the flat buffer, scikit-learn's formulas.
 
-One loop over ``params`` per step, whatever the architecture. Scalars are
-cast to the buffer's dtype where scikit-learn's NumPy code would do the same,
-so float32 training runs in float32.
+Each step is one pass over ``params`` whatever the architecture, and finishes
+the gradient on the way: the backward pass leaves in ``grad`` the sums over the
+batch's rows, and the step uses
+
+    g = (grad + alpha W) / S   for the weights (the first ``n_coefs`` entries),
+    g = grad / S               for the intercepts,
+
+the gradient ``_backward.finish_gradient`` would write, with the same rounding
+(S = 1, alpha = 0, n_coefs = 0 take ``grad`` as it is). Finishing and updating
+in one pass reads and writes the buffers once per batch instead of twice.
+
+Scalars are cast to the buffer's dtype where scikit-learn's NumPy code would do
+the same, so float32 training runs in float32.
 
     sgd:       v <- momentum v - lr g;  params += v                (plain, momentum)
                params += momentum v - lr g  after updating v       (Nesterov)
@@ -13,32 +23,45 @@ so float32 training runs in float32.
 
 import math
 
-from ._config import jit
+from ._config import jit, jit_inline
 
 
 @jit
-def sgd_step(params, grad, velocity, lr, momentum, nesterov):
+def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.0, S=1.0):
     """One SGD step with (Nesterov) momentum; ``velocity`` is updated in place."""
     dt = params.dtype.type
-    lr_, mu = dt(lr), dt(momentum)
-    for q in range(params.shape[0]):
-        v = mu * velocity[q] - lr_ * grad[q]
-        velocity[q] = v
-        if nesterov:
-            v = mu * v - lr_ * grad[q]
-        params[q] += v
+    lr_, mu, a, s = dt(lr), dt(momentum), dt(alpha), dt(S)
+    for q in range(n_coefs):
+        _sgd_one(params, velocity, q, (grad[q] + a * params[q]) / s, lr_, mu, nesterov)
+    for q in range(n_coefs, params.shape[0]):
+        _sgd_one(params, velocity, q, grad[q] / s, lr_, mu, nesterov)
+
+
+@jit_inline
+def _sgd_one(params, velocity, q, g, lr, mu, nesterov):
+    v = mu * velocity[q] - lr * g
+    velocity[q] = v
+    if nesterov:
+        v = mu * v - lr * g
+    params[q] += v
 
 
 @jit
-def adam_step(params, grad, m, v, t, lr, beta_1, beta_2, epsilon):
+def adam_step(params, grad, m, v, t, lr, beta_1, beta_2, epsilon, n_coefs=0, alpha=0.0, S=1.0):
     """Adam step number ``t`` (counted from 1); ``m`` and ``v`` are updated in place."""
     dt = params.dtype.type
     b1, c1 = dt(beta_1), dt(1 - beta_1)
     b2, c2 = dt(beta_2), dt(1 - beta_2)
-    eps = dt(epsilon)
+    eps, a, s = dt(epsilon), dt(alpha), dt(S)
     lr_t = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-    for q in range(params.shape[0]):
-        g = grad[q]
-        m[q] = b1 * m[q] + c1 * g
-        v[q] = b2 * v[q] + c2 * (g * g)
-        params[q] += -lr_t * m[q] / (math.sqrt(v[q]) + eps)
+    for q in range(n_coefs):
+        _adam_one(params, m, v, q, (grad[q] + a * params[q]) / s, lr_t, b1, c1, b2, c2, eps)
+    for q in range(n_coefs, params.shape[0]):
+        _adam_one(params, m, v, q, grad[q] / s, lr_t, b1, c1, b2, c2, eps)
+
+
+@jit_inline
+def _adam_one(params, m, v, q, g, lr_t, b1, c1, b2, c2, eps):
+    m[q] = b1 * m[q] + c1 * g
+    v[q] = b2 * v[q] + c2 * (g * g)
+    params[q] += -lr_t * m[q] / (math.sqrt(v[q]) + eps)
