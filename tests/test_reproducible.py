@@ -166,24 +166,13 @@ def test_same_random_state_same_bits_within_a_process(here_arrays):
 # scipy's L-BFGS-B (which scikit-learn's lbfgs solver calls too) does its own
 # vector arithmetic with BLAS level-1 calls; OpenBLAS splits a ddot over more than
 # ~10k elements across its threads, so the sum's rounding depends on the thread
-# count. fastbp's own kernels do not (their gemm splits rows and columns, never
-# the sum): see test_kernels_do_not_depend_on_blas_threads. float32 fits pass
-# only because those last-bit differences of scipy's float64 iterate vanish when
-# it is rounded to float32 parameters.
-LBFGS_BLAS_THREADS = pytest.mark.xfail(
-    strict=True,
-    reason="float64 lbfgs: scipy's L-BFGS-B ddot is split across OpenBLAS threads "
-    "(coefs differ by <= 5.6e-17 abs, 7.7e-14 rel after 2 iterations; scikit-learn's "
-    "MLP lbfgs differs identically). Fix: run minimize_lbfgs under one BLAS thread and "
-    "give loss_grad the caller's BLAS threads back (fastbp/_solvers.py, _base.py).",
-)
+# count (float64 coefs differed by up to 7.7e-14 relative after 2 iterations, as
+# scikit-learn's do). fastbp runs scipy's part on one BLAS thread and gives its
+# own kernels, whose bits do not depend on the thread count (their gemm splits
+# rows and columns, never the sum: test_kernels_do_not_depend_on_blas_threads),
+# the caller's threads back (fastbp/_solvers.py, minimize_lbfgs).
 SOLVER_DTYPES = [
-    pytest.param(
-        solver,
-        dtype,
-        id=f"{solver}-{np.dtype(dtype).name}",
-        marks=LBFGS_BLAS_THREADS if (solver, dtype) == ("lbfgs", np.float64) else (),
-    )
+    pytest.param(solver, dtype, id=f"{solver}-{np.dtype(dtype).name}")
     for solver in ("sgd", "adam", "lbfgs")
     for dtype in (np.float64, np.float32)
 ]
@@ -219,6 +208,52 @@ def test_blas_thread_count_does_not_change_a_bit_in_process(solver, dtype):
     assert_bitwise_equal(fits["worker"], fits[1], "worker thread vs 1 BLAS thread")
     for limit in (2, 3):
         assert_bitwise_equal(fits[limit], fits[1], f"{limit} BLAS threads vs 1")
+
+
+def blas_threads():
+    return sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
+
+
+def test_lbfgs_runs_scipy_on_one_blas_thread_and_the_kernels_on_the_callers(monkeypatch):
+    needs_two_cpus()
+    import scipy.optimize
+
+    from fastbp import _engine
+
+    seen = {"scipy": [], "kernels": []}
+    real_minimize, real_loss_gradient = scipy.optimize.minimize, _engine.loss_gradient
+
+    def minimize(*args, **kwargs):
+        seen["scipy"].append(blas_threads())
+        return real_minimize(*args, **kwargs)
+
+    def loss_gradient(*args):
+        seen["kernels"].append(blas_threads())
+        return real_loss_gradient(*args)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", minimize)
+    monkeypatch.setattr(_engine, "loss_gradient", loss_gradient)
+    X, y, _ = big_data()
+    est = fastbp.MLPRegressor(**{**BIG, "solver": "lbfgs", "max_iter": 3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for limit in (2, 1):
+            seen["scipy"].clear(), seen["kernels"].clear()
+            with threadpool_limits(limits=limit, user_api="blas"):
+                est.fit(X, y)
+                assert blas_threads() == [limit]  # given back after the fit
+            assert seen["scipy"] == [[1]]
+            assert len(seen["kernels"]) >= 3 and all(t == [limit] for t in seen["kernels"])
+        # a fit in a worker thread runs everything on one BLAS thread (unless
+        # another Python thread holds a threadpoolctl limit: threadpoolctl lets
+        # one thread at a time set OpenBLAS's process-wide thread count)
+        seen["scipy"].clear(), seen["kernels"].clear()
+        before = blas_threads()
+        worker = threading.Thread(target=est.fit, args=(X, y))
+        worker.start()
+        worker.join()
+        assert blas_threads() == before
+    assert seen["scipy"] == [[1]] and all(t == [1] for t in seen["kernels"])
 
 
 def test_kernels_do_not_depend_on_blas_threads():
@@ -334,7 +369,6 @@ def cache_files(cache_dir):
 # (NUMBA_NUM_THREADS, OpenBLAS/OpenMP threads); with the default run (one thread
 # per CPU for both) they make the whole 1-vs-several grid.
 THREADS = [(1, 1), (1, 2), (2, 1)]
-BLAS_DEPENDENT = ("big-reg-lbfgs-float64/", "big-clf-lbfgs-float64/")  # see LBFGS_BLAS_THREADS
 
 
 @pytest.fixture(scope="module")
@@ -375,14 +409,6 @@ def test_same_bits_across_processes_with_the_cache_cold_or_warm(here_arrays, run
     assert_bitwise_equal(warm, cold, "warm-cache process vs cold-cache process")
 
 
-def without(arrays, prefixes):
-    return {k: v for k, v in arrays.items() if not k.startswith(prefixes)}
-
-
-def only(arrays, prefixes):
-    return {k: v for k, v in arrays.items() if k.startswith(prefixes)}
-
-
 @pytest.mark.slow
 def test_same_bits_whatever_the_number_of_numba_or_blas_threads(runs):
     needs_two_cpus()
@@ -393,19 +419,7 @@ def test_same_bits_whatever_the_number_of_numba_or_blas_threads(runs):
         assert info["numba_threads"] == numba_threads
         assert info["blas_threads"] == [blas_threads]  # numpy's and scipy's OpenBLAS
         what = f"NUMBA_NUM_THREADS={numba_threads}, BLAS threads={blas_threads} vs {default}"
-        assert_bitwise_equal(
-            without(arrays, BLAS_DEPENDENT), without(reference, BLAS_DEPENDENT), what
-        )
-
-
-@pytest.mark.slow
-@LBFGS_BLAS_THREADS
-def test_float64_lbfgs_same_bits_whatever_the_number_of_blas_threads(runs):
-    needs_two_cpus()
-    one, two = runs[1, 1][0], runs[1, 2][0]
-    assert_bitwise_equal(
-        only(two, BLAS_DEPENDENT), only(one, BLAS_DEPENDENT), "2 BLAS threads vs 1"
-    )
+        assert_bitwise_equal(arrays, reference, what)
 
 
 if __name__ == "__main__":
