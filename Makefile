@@ -30,16 +30,13 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_properties.py
 
 # Times fastbp against scikit-learn and whichever of PyTorch and JAX install, and
-# writes bench/RESULTS.md, bench/results.png and bench/scaling.png (~10 minutes).
+# writes bench/RESULTS.md, bench/results.png and bench/scaling.png (~15 minutes;
+# the steps: bench/__main__.py, also run by `fastbp bench`).
 # torch==2.13.0 exactly: that pin resolves to the CPU build, without CUDA packages.
 bench: $(STAMP)
 	$(PY) -m pip install -q torch==2.13.0 || true
 	$(PY) -m pip install -q jax jaxlib || true
-	rm -f bench/results.json bench/.memory.json bench/scaling.json bench/threads.json
-	$(PY) -m pytest bench --benchmark-enable --benchmark-json=bench/results.json
-	$(PY) bench/scaling.py --json bench/scaling.json
-	$(PY) bench/threads.py --json bench/threads.json
-	$(PY) bench/report.py
+	$(PY) -m bench
 
 # Numba's cache checks each kernel's own file only: after editing a kernel
 # that others call from other files, drop the cache.

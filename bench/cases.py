@@ -51,6 +51,12 @@ CASES = {
 }
 
 
+def smoke_samples(case):
+    """Samples of a smoke run (plain ``pytest``): a few minibatches and a ragged last one,
+    so that every code path of an epoch runs, in a fraction of the case's time."""
+    return min(case.n_samples, max(200, 8 * case.batch_size + case.batch_size // 2))
+
+
 def make_data(case, dtype, n_samples=None, seed=0):
     """X (n, n_features) and y ((n,) for one output, else (n, n_outputs)) in ``dtype``.
 

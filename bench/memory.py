@@ -1,30 +1,38 @@
 """Peak memory of one system training the large case, in this (fresh) process.
 
-    python -m bench.memory SYSTEM DTYPE      # prints one JSON line
+    python -m bench.memory SYSTEM DTYPE [--warm] [--smoke] [--case large]   # one JSON line
 
-Steps: import the library and build the data (``rss_setup_mib``: resident memory
-then, the baseline); train one epoch, the first, which compiles (Numba, XLA) and
-allocates (``peak_first_mib``: the process's high-water mark of resident memory);
-then, when Linux lets the process reset its high-water mark (/proc/self/clear_refs),
-one more epoch measured alone (``peak_steady_mib``, against the resident memory
-just before it, ``rss_before_steady_mib``). The figures that compare systems are
-the peaks above the baseline: ``first_above_setup_mib`` and
-``steady_above_before_mib``.
+Steps, each followed by a reading of resident memory:
 
-The high-water mark is VmHWM from /proc/self/status, the same counter
-getrusage(RUSAGE_SELF).ru_maxrss reads, with one difference that matters here:
-Linux carries ru_maxrss over an exec, so a child of a large process (pytest, after
-the epoch benchmarks: ~1.3 GiB) reports its parent's peak; VmHWM starts afresh.
-ru_maxrss is recorded too (``ru_maxrss_mib``).
+1. import the library and build the data: ``setup_mib``, the baseline every other
+   figure is taken against. With ``--warm``, a fit on the first few minibatches of
+   the data comes before this reading, so that compiled code (Numba loading its
+   cache) is already in the baseline: the figures then show what training itself
+   needs. (For JAX this does not help: XLA compiles again for each shape.)
+2. building the model (JAX copies the data to its device here) and the first
+   epoch, which compiles (Numba, XLA) and allocates: ``first_peak_mib``, the
+   high-water mark during them, and ``after_first_mib``, what the process holds
+   once they are over;
+3. when Linux lets the process reset its high-water mark (writing "5" to
+   /proc/self/clear_refs), ``EPOCHS`` more epochs measured alone: ``later_peak_mib``,
+   against the memory just before them (``before_later_mib``). A system that
+   allocates nothing per epoch has ``later_peak_mib - before_later_mib`` near 0.
 
-bench/test_bench_memory.py runs it once per system and dtype (benchmarks only).
+The high-water mark is VmHWM from /proc/self/status. Not getrusage's ru_maxrss:
+Linux carries ru_maxrss over fork and exec, so a child of a large process (pytest,
+after the epoch benchmarks: ~1.3 GiB) would report its parent's peak. VmHWM
+belongs to this process's own address space, which exec starts afresh.
+ru_maxrss is recorded too (``ru_maxrss_mib``), for comparison.
+
+bench/test_bench_memory.py runs this once per system and dtype, each in a fresh
+subprocess (fastbp only, as a smoke test, under plain ``pytest``).
 """
 
+import argparse
 import json
 import resource
-import sys
 
-from bench.cases import CASES, make_data
+from bench.cases import CASES, make_data, smoke_samples
 from bench.peers import make_trainer
 
 IMPORTS = {
@@ -33,6 +41,7 @@ IMPORTS = {
     "torch": "torch",
     "jax": "jax.numpy",
 }
+EPOCHS = 2  # epochs measured after the reset
 
 
 def status_mib(field):
@@ -63,24 +72,39 @@ def reset_peak():
     return peak_mib() <= rss_mib() + 1
 
 
-def measure(system, dtype, case_name="large"):
+def measure(system, dtype, case_name="large", warm=False, smoke=False):
     __import__(IMPORTS[system])
     case = CASES[case_name]
-    X, y = make_data(case, dtype)
-    out = dict(system=system, dtype=dtype, case=case_name, data_mib=(X.nbytes + y.nbytes) / 2**20)
-    out["rss_setup_mib"] = rss_mib()
+    X, y = make_data(case, dtype, n_samples=smoke_samples(case) if smoke else None)
+    out = dict(system=system, dtype=dtype, case=case_name, warm=warm)
+    out["data_mib"] = (X.nbytes + y.nbytes) / 2**20
+    if warm:
+        rows = 3 * case.batch_size
+        make_trainer(system, case, dtype, X[:rows].copy(), y[:rows].copy()).epochs(1)
+    out["setup_mib"] = rss_mib()
+    out["reset_peak"] = reset_peak()
     trainer = make_trainer(system, case, dtype, X, y)
     trainer.epochs(1)
-    out["peak_first_mib"] = peak_mib()
-    out["first_above_setup_mib"] = out["peak_first_mib"] - out["rss_setup_mib"]
+    out["first_peak_mib"] = peak_mib()
+    out["after_first_mib"] = rss_mib()
     out["ru_maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB
-    if reset_peak():
-        out["rss_before_steady_mib"] = rss_mib()
-        trainer.epochs(1)
-        out["peak_steady_mib"] = peak_mib()
-        out["steady_above_before_mib"] = out["peak_steady_mib"] - out["rss_before_steady_mib"]
+    if out["reset_peak"] and reset_peak():
+        out["before_later_mib"] = rss_mib()
+        trainer.epochs(EPOCHS)
+        out["later_peak_mib"] = peak_mib()
     return out
 
 
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("system", choices=sorted(IMPORTS))
+    parser.add_argument("dtype", choices=["float32", "float64"])
+    parser.add_argument("--case", default="large", choices=sorted(CASES))
+    parser.add_argument("--warm", action="store_true", help="a small fit before the baseline")
+    parser.add_argument("--smoke", action="store_true", help="a few minibatches of data only")
+    args = parser.parse_args()
+    print(json.dumps(measure(args.system, args.dtype, args.case, args.warm, args.smoke)))
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure(*sys.argv[1:])))
+    main()

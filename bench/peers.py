@@ -6,7 +6,8 @@ A trainer is built on a case, a dtype and the data, and has:
 
 - ``epochs(n)``: run ``n`` more epochs, returning when they are done (so the
   wall time around it is the time of ``n`` epochs);
-- ``predict()``: the network's outputs on the training X, as a NumPy array.
+- ``predict()``: the network's outputs on the training X, as a NumPy array;
+- ``info()``: a dict of settings worth recording (torch's thread count, ...).
 
 The first ``epochs`` call compiles (Numba, XLA) and allocates: the benchmarks
 make it before timing anything.
@@ -102,6 +103,9 @@ class EstimatorTrainer:
     def predict(self):
         return self.est.predict(self.X)
 
+    def info(self):
+        return {}
+
     @property
     def param_dtype(self):
         return self.est.coefs_[0].dtype
@@ -133,8 +137,9 @@ class SklearnTrainer(EstimatorTrainer):
 class TorchTrainer:
     """nn.Sequential of Linear + ReLU/Sigmoid, torch.optim.SGD(lr=0.01), a fresh
     torch.randperm per epoch and index slicing of tensors made once from the
-    NumPy arrays (no DataLoader, no per-batch conversion), two threads (the
-    machine's cores).
+    NumPy arrays (no DataLoader, no per-batch conversion). torch's thread count is
+    left at its default (torch.get_num_threads(): the machine's cores). The last
+    minibatch of an epoch is whatever rows remain, as slicing gives it.
 
     The loss is scikit-learn's squared_error as scikit-learn differentiates it:
     0.5 * (sum over outputs of the squared residual), averaged over the rows of the
@@ -148,7 +153,6 @@ class TorchTrainer:
         import torch
         from torch import nn
 
-        torch.set_num_threads(2)
         self.torch = torch
         self.tdtype = {"float32": torch.float32, "float64": torch.float64}[np.dtype(dtype).name]
         self.X = torch.from_numpy(X)
@@ -192,6 +196,9 @@ class TorchTrainer:
         with self.torch.inference_mode():
             return self.model(self.X).numpy()
 
+    def info(self):
+        return dict(threads=self.torch.get_num_threads())
+
     @property
     def param_dtype(self):
         return np.dtype(str(next(self.model.parameters()).dtype).replace("torch.", ""))
@@ -213,14 +220,21 @@ def _jax():
 
 
 class JaxTrainer:
-    """jax.jit of a whole epoch: the rows are gathered in the epoch's order once
-    (the permutation is drawn by NumPy and passed in), reshaped to
-    (n_batches, batch, features), and jax.lax.scan runs the SGD steps over them.
+    """jax.jit of a whole epoch: the epoch's permutation is drawn inside it
+    (jax.random.permutation, a fresh key split off every epoch) and reshaped to
+    (n_batches, batch); jax.lax.scan runs the SGD steps over those index rows,
+    each step gathering its minibatch by index, as the PyTorch loop slices its
+    own. (Gathering the whole permuted X once per epoch instead is about as fast
+    here and copies the data every epoch.) float64 through
+    jax.config.update("jax_enable_x64", True).
 
-    A ragged last batch (mid: 20,000 = 312 x 64 + 32; large: 10,000 = 78 x 128 + 16)
-    is not dropped: one more step on the remaining rows follows the scan, inside
-    the same jitted function, so JAX does the same work as the other systems. The
-    parameters are donated to the jitted epoch, so it updates them in place.
+    jax.lax.scan needs equal batches. A ragged last batch (small: 20,000 = 625 x 32
+    exactly; mid: 20,000 = 312 x 64 + 32; large: 10,000 = 78 x 128 + 16) is not
+    dropped: one more SGD step on the remaining rows follows the scan, inside the
+    same jitted function, so JAX does the same work as the other systems. The
+    parameters are donated to the jitted epoch, so XLA may update them in place.
+    ``epochs`` calls block_until_ready before returning, so the clock stops when
+    the work is done, not when it is queued.
     """
 
     system = "jax"
@@ -231,13 +245,15 @@ class JaxTrainer:
 
         self.jax = jax
         self.n, self.batch = len(X), case.batch_size
+        # Arguments of the jitted epoch, not constants closed over: XLA would embed those.
         self.X = jnp.asarray(X)
         self.Y = jnp.asarray(y.reshape(len(y), -1))
         self.params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in glorot_uniform(case, dtype)]
-        self.rng = np.random.default_rng(0)
+        self.key = jax.random.key(0)
+        n = self.n
         act = {"relu": jax.nn.relu, "logistic": jax.nn.sigmoid}[case.activation]
         n_full, rest = divmod(self.n, self.batch)
-        batch, n_features, n_outputs = self.batch, case.n_features, case.n_outputs
+        batch = self.batch
 
         def forward(params, x):
             for W, b in params[:-1]:
@@ -251,32 +267,36 @@ class JaxTrainer:
 
         grad = jax.grad(loss)
 
-        def step(params, xy):
-            xb, yb = xy
+        def sgd(params, xb, yb):
             g = grad(params, xb, yb)
-            return jax.tree_util.tree_map(lambda p, d: p - LEARNING_RATE * d, params, g), None
+            return jax.tree_util.tree_map(lambda p, d: p - LEARNING_RATE * d, params, g)
 
-        def epoch(params, X, Y, perm):
-            head = perm[: n_full * batch]
-            xs = X[head].reshape(n_full, batch, n_features)
-            ys = Y[head].reshape(n_full, batch, n_outputs)
-            params, _ = jax.lax.scan(step, params, (xs, ys))
+        def epoch(params, key, X, Y):
+            def step(params, idx):
+                return sgd(params, X[idx], Y[idx]), None
+
+            key, subkey = jax.random.split(key)
+            perm = jax.random.permutation(subkey, n)
+            params, _ = jax.lax.scan(step, params, perm[: n_full * batch].reshape(n_full, batch))
             if rest:
                 tail = perm[n_full * batch :]
-                params, _ = step(params, (X[tail], Y[tail]))
-            return params
+                params = sgd(params, X[tail], Y[tail])
+            return params, key
 
         self._epoch = jax.jit(epoch, donate_argnums=0)
         self._forward = jax.jit(forward)
 
     def epochs(self, n):
-        params = self.params
+        params, key = self.params, self.key
         for _ in range(n):
-            params = self._epoch(params, self.X, self.Y, self.rng.permutation(self.n))
-        self.params = self.jax.block_until_ready(params)
+            params, key = self._epoch(params, key, self.X, self.Y)
+        self.params, self.key = self.jax.block_until_ready((params, key))
 
     def predict(self):
         return np.asarray(self._forward(self.params, self.X))
+
+    def info(self):
+        return dict(ragged_batch="one more step after the scan" if self.n % self.batch else None)
 
     @property
     def param_dtype(self):

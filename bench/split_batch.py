@@ -9,13 +9,25 @@ half it saves, and OpenBLAS's own threads then fight the Numba threads on large
 layers. fastbp therefore uses both cores through BLAS threads on large layers
 and through thread-parallel fits (bench/threads.py), not inside a minibatch.
 
-    python bench/split_batch.py
+Both paths are timed twice: with OpenBLAS's default threads (one per core) and
+with BLAS limited to one thread (threadpoolctl), since on large layers the two
+Numba threads and OpenBLAS's threads compete for the same two cores. float64.
+
+    python bench/split_batch.py [--json bench/split_batch.json]   # ~1 min, mostly compiling
+
+``make bench`` runs it and bench/report.py quotes the figures under "Both cores".
+It calls fastbp's internal kernels directly, so it follows their signatures.
 """
 
+import argparse
+import json
 import time
+from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
+from threadpoolctl import threadpool_limits
 
 from fastbp import Network
 from fastbp._backward import finish_gradient
@@ -80,7 +92,8 @@ def best_of(fn, repeats=5):
     return min(times)
 
 
-def main():
+def measure():
+    results = {}
     cases = {"small": ([8, 16, 1], 20_000, 32), "mid": ([64, 128, 64, 10], 20_000, 64),
              "large": ([784, 256, 128, 10], 10_000, 128)}  # fmt: skip
     for name, (sizes, n, batch) in cases.items():
@@ -98,7 +111,7 @@ def main():
         table = layer_table(net.layer_sizes, cap)
         split_args = (data, Y, sw, rows, batch, net.params, table, net._hidden, net._out, acts,
                       deltas, grads, tmps, grad, velocity, 0.01, totals)  # fmt: skip
-        split = best_of(lambda args=split_args: split_epoch(*args))
+        run_split = lambda args=split_args: split_epoch(*args)  # noqa: E731
 
         a, d = work_buffers(net.layer_sizes, batch, np.float64)
         ws = make_workspace(data, Y, sw, net.params, layer_table(net.layer_sizes, batch),
@@ -106,9 +119,26 @@ def main():
                             np.zeros(net.params.size))  # fmt: skip
         epoch_args = (ws, n, batch, net._hidden, net._out, SQUARED_ERROR, 0.0, 1.0, SGD, 0.01,
                       0.0, False, 0.9, 0.999, 1e-8, 0)  # fmt: skip
-        whole = best_of(lambda args=epoch_args: run_epoch(*args))
-        print(f"{name}: one thread {whole * 1e3:.1f} ms/epoch, batch split in 2 threads "
-              f"{split * 1e3:.1f} ms/epoch ({whole / split:.2f}x)")  # fmt: skip
+        run_whole = lambda args=epoch_args: run_epoch(*args)  # noqa: E731
+        r = results[f"{name} {'-'.join(map(str, sizes))}, batch {batch}"] = {}
+        for blas in ("default", "1"):
+            with threadpool_limits(1, user_api="blas") if blas == "1" else nullcontext():
+                whole, split = best_of(run_whole), best_of(run_split)
+            r[f"blas_{blas}"] = dict(one_thread_s=whole, split_s=split, speedup=whole / split)
+            print(
+                f"{name}, BLAS threads {blas}: one thread {whole * 1e3:.2f} ms/epoch, "
+                f"batch split in 2 threads {split * 1e3:.2f} ms/epoch ({whole / split:.2f}x)"
+            )
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args()
+    results = measure()
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""Does OpenBLAS's own threading pay on fastbp's layers? fastbp's seconds per epoch
+on mid and large with BLAS limited to one thread (threadpoolctl, both OpenBLAS
+libraries: numpy's and SciPy's, which Numba's np.dot calls) against BLAS's default
+(one thread per core). Timed as in bench/timing.py; bench/report.py sets the two
+side by side under "Both cores".
+"""
+
+from contextlib import nullcontext
+
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from bench.cases import DTYPES
+from bench.timing import time_epochs
+
+
+def blas_threads():
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+@pytest.mark.parametrize("limit", [1, None], ids=["1-thread", "default"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case_name", ["mid", "large"])
+def test_blas_threads(benchmark, case_name, dtype, limit):
+    import scipy.linalg  # noqa: F401 - SciPy's BLAS, loaded so that it is limited too
+
+    benchmark.group = f"blas-threads-{case_name}-{dtype}"
+    with threadpool_limits(limit, user_api="blas") if limit else nullcontext():
+        threads = blas_threads()
+        info = time_epochs(benchmark, "fastbp", case_name, dtype)
+    benchmark.extra_info.update(blas_threads=threads, blas_limit=limit)
+    assert info["system"] == "fastbp"
