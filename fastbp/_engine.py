@@ -14,19 +14,19 @@ matrix. X travels as four arrays (dense, data, indices, indptr): a CSR matrix
 has a non-empty ``indptr``, dense data an empty one (see ``_data.kernel_data``).
 """
 
+from ._activations import activate, backprop_derivative
 from ._backward import backward_pass, finish_gradient, squared_norm
-from ._config import jit, jit_nrt
+from ._config import BLAS_MIN_FLOPS, jit, jit_inline, jit_nrt
 from ._forward import forward_pass
-from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, OUT_OFF
+from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 from ._losses import batch_loss, output_delta
 from ._optimizers import adam_step, sgd_step
 from ._tables import ADAM
 
 
-@jit
-def _forward_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, params, table,
-                  hidden, out_code, acts):  # fmt: skip
-    """Gather rows[start:start + n] into layer 0 and run the forward pass."""
+@jit_inline
+def _gather_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, acts):
+    """Copy rows X[rows[start:start + n]] into layer 0 of ``acts``."""
     if X_indptr.shape[0] == 0:
         for i in range(n):
             r = rows[start + i]
@@ -40,6 +40,13 @@ def _forward_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, pa
                 acts[base + j] = 0
             for q in range(X_indptr[r], X_indptr[r + 1]):
                 acts[base + X_indices[q]] += X_data[q]
+
+
+@jit
+def _forward_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, params, table,
+                  hidden, out_code, acts):  # fmt: skip
+    """Gather rows[start:start + n] into layer 0 and run the forward pass."""
+    _gather_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, acts)
     forward_pass(params, table, hidden, out_code, acts, n)
 
 
@@ -93,6 +100,77 @@ def _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, para
 
 
 @jit
+def all_layers_small(table, n):
+    """Whether every layer's product for a batch of ``n`` rows is below BLAS_MIN_FLOPS."""
+    for l in range(table.shape[0]):
+        if n * table[l, FAN_IN] * table[l, FAN_OUT] >= BLAS_MIN_FLOPS:
+            return False
+    return True
+
+
+@jit
+def _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params, table,
+                          hidden, out_code, loss, acts, deltas, grad):  # fmt: skip
+    """``_batch_loss_grad`` for networks whose every layer is small: one row at a time.
+
+    For each row, the forward pass computes in_k = sum_j w_jk out_j + b_k neuron
+    by neuron, and the backward pass adds out_j * delta_k to each weight's
+    gradient while it sums the message delta_j = sum_k delta_k w_jk, in the same
+    sweep over W: half the loops of the batched path, which matters when the
+    loops are a few iterations long (the seed network: 1-2-1, one row per batch,
+    ~1.9x faster). Rows use the first row of each work block.
+    """
+    for q in range(params.shape[0]):
+        grad[q] = 0
+    last = table.shape[0] - 1
+    m_out, p_off = table[last, FAN_OUT], table[last, OUT_OFF]
+    zero = acts.dtype.type(0)
+    total = 0.0
+    for i in range(n):
+        _gather_rows(X, X_data, X_indices, X_indptr, rows, start + i, 1, table[0, FAN_IN], acts)
+        for l in range(last + 1):
+            k, m = table[l, FAN_IN], table[l, FAN_OUT]
+            a_off, z_off, w_off, b_off = (
+                table[l, IN_OFF],
+                table[l, OUT_OFF],
+                table[l, W_OFF],
+                table[l, B_OFF],
+            )
+            for j in range(m):
+                z = zero
+                for p in range(k):
+                    z += acts[a_off + p] * params[w_off + p * m + j]
+                acts[z_off + j] = z + params[b_off + j]
+            activate(acts, z_off, 1, m, hidden if l < last else out_code)
+        total += batch_loss(acts, p_off, 1, m_out, Y, sw, rows, start + i, loss, out_code)
+        output_delta(acts, p_off, 1, m_out, Y, sw, rows, start + i, loss, out_code, deltas,
+                     table[last, DELTA_OFF])  # fmt: skip
+        for l in range(last, -1, -1):
+            k, m = table[l, FAN_IN], table[l, FAN_OUT]
+            a_off, w_off, b_off, d_off = (
+                table[l, IN_OFF],
+                table[l, W_OFF],
+                table[l, B_OFF],
+                table[l, DELTA_OFF],
+            )
+            dp_off = table[l - 1, DELTA_OFF] if l > 0 else 0
+            for p in range(k):
+                a = acts[a_off + p]
+                message = zero
+                for j in range(m):
+                    d = deltas[d_off + j]
+                    grad[w_off + p * m + j] += a * d
+                    message += d * params[w_off + p * m + j]
+                if l > 0:
+                    deltas[dp_off + p] = message
+            for j in range(m):
+                grad[b_off + j] += deltas[d_off + j]
+            if l > 0:
+                backprop_derivative(acts, a_off, deltas, dp_off, k, hidden)
+    return total
+
+
+@jit
 def loss_gradient(X, Y, sw, rows, params, table, cap, hidden, out_code, loss, alpha, loss_scale,
                   acts, deltas, grad, tmp):  # fmt: skip
     """Full-batch loss and gradient over rows X[rows], ``cap`` rows at a time.
@@ -139,15 +217,21 @@ def _epoch(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, del
            first, second, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver,
            lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
     n_coefs = table[0, B_OFF]
+    row_by_row = all_layers_small(table, batch_size)
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
         S = 0.0
         for i in range(start, start + n):
             S += sw[rows[i]]
-        total = _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params,
-                                 table, hidden, out_code, loss, acts, deltas, grad, tmp,
-                                 False)  # fmt: skip
+        if row_by_row:
+            total = _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n,
+                                          params, table, hidden, out_code, loss, acts, deltas,
+                                          grad)  # fmt: skip
+        else:
+            total = _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n,
+                                     params, table, hidden, out_code, loss, acts, deltas, grad,
+                                     tmp, False)  # fmt: skip
         # The L2 term of the loss is that of the weights before this step.
         reg = 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
         accumulated += (loss_scale * total / S + reg) * n
