@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from numba.core.config import DISABLE_JIT
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
@@ -100,15 +101,20 @@ def epoch_args(net, n_rows, batch, solver, alpha=0.0):
             True, 0.9, 0.999, 1e-8, 0)  # fmt: skip
 
 
+# [4, 6, 2] with batches of 5 runs row by row (every layer below BLAS_MIN_FLOPS),
+# [4, 30, 20, 2] through the batched path; the reference is Network.loss_gradient.
+@pytest.mark.parametrize("sizes", [[4, 6, 2], [4, 30, 20, 2]], ids=["row-by-row", "batched"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("solver", [SGD, ADAM])
-def test_epoch_equals_minibatch_steps_through_the_api(solver):
+def test_epoch_equals_minibatch_steps_through_the_api(solver, sparse, sizes):
     rng = np.random.RandomState(0)
     X, Y, sw = rng.randn(23, 4), rng.randn(23, 2), rng.uniform(0.5, 2, 23)
+    X[X < 0.3] = 0  # zeros, stored or not
     idx = rng.permutation(23).astype(np.int64)
-    net = Network([4, 6, 2], "tanh", random_state=0)
-    ref = Network([4, 6, 2], "tanh", random_state=0)
+    net = Network(sizes, "tanh", random_state=0)
+    ref = Network(sizes, "tanh", random_state=0)
     state = np.zeros((2, net.params.size))
-    ws = workspace(net, X, Y, sw, idx, 5, state)
+    ws = workspace(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, 5, state)
     total, t = run_epoch(ws, *epoch_args(net, 23, 5, solver, alpha=0.1))
 
     params = [ref.params.copy()]  # one flat piece: sklearn's optimizers take lists
