@@ -1,6 +1,8 @@
 """fastbp's benchmark suite (issue 4): seconds per epoch against scikit-learn, PyTorch
-and JAX, start-up time, peak memory, GEMM references and scaling.
+and JAX, BLAS threads, GEMM references, start-up time, peak memory, scaling, and
+the use of both cores.
 
-``pytest`` runs every benchmark once as a smoke test; ``make bench`` times them all
-and writes bench/RESULTS.md (bench/report.py).
+``pytest`` runs every benchmark once as a smoke test; ``python -m bench`` (what
+``make bench`` and ``fastbp bench`` run) times them all and writes bench/RESULTS.md
+(bench/report.py).
 """

@@ -2,8 +2,8 @@
 the last ``make bench``. Measures nothing itself; reads:
 
 - bench/results.json: pytest-benchmark's JSON (``--benchmark-json``): seconds per
-  epoch (test_bench_epochs.py), GEMM references (test_bench_gemm.py), start-up
-  (test_bench_startup.py);
+  epoch (test_bench_epochs.py), BLAS threads (test_bench_blas_threads.py), GEMM
+  references (test_bench_gemm.py), start-up (test_bench_startup.py);
 - bench/.memory.json: peak memory (test_bench_memory.py);
 - bench/scaling.json: fastbp's epoch time against samples and width (scaling.py);
 - bench/threads.json: thread-parallel fits (threads.py);
@@ -15,7 +15,9 @@ figures are quoted instead).
 It describes the machine it runs on, which is the one that ran the benchmarks
 when run by ``make bench``.
 
-    python bench/report.py        # or: python -m bench.report
+    python -m bench.report [--dir bench]
+
+bench/test_report.py runs it on made-up figures.
 """
 
 import importlib.metadata
@@ -42,8 +44,8 @@ SKLEARN_TARGETS = {"seed": 1000, "small": 30, "mid": 5, "large": 2}
 NOISY_IQR = 0.2  # a benchmark whose IQR exceeds this fraction of its median is flagged
 
 
-def load(name):
-    path = HERE / name
+def load(name, where=HERE):
+    path = Path(where) / name
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -253,8 +255,13 @@ def epoch_section(times, noisy, infos):
             "fastbp and scikit-learn run through `MLPRegressor(warm_start=True)`, n epochs per "
             "`fit` call (n chosen so that a timed round lasts ~0.3 s); the fixed cost of a "
             "`fit` call (input validation, buffers), in every round once, is measured "
-            "apart: median "
-            + ", ".join(f"{NAMES[s]} {fmt_time(float(median(v)))}" for s, v in overhead.items())
+            "apart (one-epoch fits less an epoch; median over the cases): "
+            + ", ".join(
+                f"{NAMES[s]} {fmt_time(median(v))}"
+                if median(v) > 0
+                else f"{NAMES[s]} below the noise"
+                for s, v in overhead.items()
+            )
             + "."
         )
     torch_threads = {i["threads"] for (_, _, s), i in infos.items() if s == "torch"}
@@ -730,7 +737,14 @@ def plot_results(times, path):
             )
     ax.set_yscale("log")
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{c}\n{CASES[c].label}\n{d}" for c, d in groups], fontsize=9)
+    labels = []
+    for c, d in groups:
+        label = f"{c} {CASES[c].label}\n{d}"
+        peer, fast = best_peer(times[(c, d)]), times[(c, d)].get("fastbp")
+        if peer and fast:
+            label += f"\nbest peer ÷ fastbp: {fmt_ratio(peer[0] / fast)}"
+        labels.append(label)
+    ax.set_xticklabels(labels, fontsize=8.5)
     ax.set_ylabel("seconds per epoch (log scale, lower is better)")
     ax.set_title("Steady-state seconds per epoch, plain minibatch SGD (median)")
     ax.grid(axis="y", which="both", alpha=0.3)
@@ -793,14 +807,21 @@ def plot_scaling(scaling, path):
 # ----------------------------------------------------------------------------- the report
 
 
-def main():
-    results = load("results.json")
-    memory = load(".memory.json")
-    scaling = load("scaling.json")
-    threads = load("threads.json")
-    split = load("split_batch.json")
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dir", default=HERE, type=Path, help="read the figures and write the report here"
+    )
+    where = parser.parse_args(argv).dir
+    results = load("results.json", where)
+    memory = load(".memory.json", where)
+    scaling = load("scaling.json", where)
+    threads = load("threads.json", where)
+    split = load("split_batch.json", where)
     if results is None:
-        sys.exit("bench/results.json not found: run `make bench` first")
+        sys.exit(f"{where / 'results.json'} not found: run `make bench` first")
     times, noisy = epoch_times(results)
     rates = gemm_rates(results)
     infos = epoch_infos(results)
@@ -845,11 +866,11 @@ def main():
             parts += [f"## {title}\n", section + "\n"]
 
     if times:
-        plot_results(times, HERE / "results.png")
+        plot_results(times, where / "results.png")
     if scaling:
-        plot_scaling(scaling, HERE / "scaling.png")
-    (HERE / "RESULTS.md").write_text("\n".join(parts))
-    print(f"wrote {HERE / 'RESULTS.md'}" + (" and the charts" if times else ""))
+        plot_scaling(scaling, where / "scaling.png")
+    (where / "RESULTS.md").write_text("\n".join(parts))
+    print(f"wrote {where / 'RESULTS.md'}" + (" and the charts" if times else ""))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""bench/report.py on made-up figures in the formats the benchmarks write: every
+section, the ticks, the charts, and the fallback for figures a run does not have."""
+
+import json
+
+from bench import report
+from bench.cases import CASES, DTYPES
+from bench.peers import SYSTEMS
+
+# Seconds per epoch: fastbp 2x faster than every peer except JAX on seed.
+SECONDS = {"seed": 1e-4, "small": 1e-3, "mid": 1e-2, "large": 5e-2}
+FACTOR = {"fastbp": 1.0, "sklearn": 50.0, "torch": 10.0, "jax": 2.0}
+
+
+def bench_entry(name, info, median, rounds=7):
+    stats = dict(median=median, iqr=0.01 * median, rounds=rounds, min=median, mean=median)
+    return dict(name=name, extra_info=info, stats=stats)
+
+
+def results():
+    out = []
+    for case in CASES:
+        for dtype in DTYPES:
+            for system in SYSTEMS:
+                t = (
+                    SECONDS[case]
+                    * FACTOR[system]
+                    * (1 / 3 if (case, system) == ("seed", "jax") else 1)
+                )
+                info = dict(system=system, case=case, dtype=dtype, seconds_per_epoch=t)
+                info.update(threads=2 if system == "torch" else None, fit_overhead_s=5e-4)
+                if system == "jax" and CASES[case].n_samples % CASES[case].batch_size:
+                    info["ragged_batch"] = "one more step after the scan"
+                out.append(bench_entry(f"test_epoch[{case}-{dtype}-{system}]", info, 7 * t))
+            for limit in (1, None):
+                info = dict(system="fastbp", case=case, dtype=dtype, blas_limit=limit)
+                info.update(seconds_per_epoch=SECONDS[case] * (1.5 if limit else 1), blas_threads=2)
+                out.append(bench_entry(f"test_blas_threads[{case}-{dtype}-{limit}]", info, 1.0))
+        for dtype in DTYPES:
+            for kind in ("square", "epoch-mid", "epoch-large"):
+                info = dict(kind=kind, dtype=dtype, gflops=100.0)
+                out.append(bench_entry(f"test_gemm_{kind}[{dtype}]", info, 0.1))
+    for system, cache, wall in [("python", None, 0.1), ("sklearn", None, 1.3),
+                                ("fastbp", "warm", 1.0), ("fastbp", "cold", 9.0)]:  # fmt: skip
+        steps = dict(data=0.01, import_=0.5, fit=0.1, predict=1e-4)
+        info = dict(system=system, cache=cache, steps=steps)
+        out.append(bench_entry(f"test_startup_{system}_{cache}", info, wall, rounds=5))
+    return dict(benchmarks=out, datetime="2026-01-01T00:00:00", commit_info=dict(id="abcdef0"))
+
+
+def memory():
+    out = []
+    for system in SYSTEMS:
+        for dtype in DTYPES:
+            m = dict(system=system, dtype=dtype, warm=False, data_mib=30.0, setup_mib=300.0)
+            m.update(reset_peak=True, first_peak_mib=340.0, after_first_mib=338.0)
+            m.update(before_later_mib=338.0, later_peak_mib=338.5)
+            out.append(m)
+    return out
+
+
+def scaling():
+    points = [
+        dict(axis=axis, dtype=dtype, x=x, seconds=1e-3 * x / xs[0])
+        for axis, xs in (("samples", (2500, 5000)), ("width", (16, 32)))
+        for dtype in DTYPES
+        for x in xs
+    ]
+    return dict(
+        samples_case=dict(layers="8-16-1", batch=32),
+        width_case=dict(layers="8-W-1", n=20000),
+        points=points,
+    )
+
+
+def test_report_writes_every_section(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps(results()))
+    (tmp_path / ".memory.json").write_text(json.dumps(memory()))
+    (tmp_path / "scaling.json").write_text(json.dumps(scaling()))
+    threads = {"small": dict(one_thread_s=2.0, two_threads_s=1.0, speedup=2.0, identical=True)}
+    (tmp_path / "threads.json").write_text(json.dumps(threads))
+    split = {"mid": {"blas_default": dict(one_thread_s=0.1, split_s=0.2, speedup=0.5)}}
+    (tmp_path / "split_batch.json").write_text(json.dumps(split))
+
+    report.main(["--dir", str(tmp_path)])
+
+    text = (tmp_path / "RESULTS.md").read_text()
+    for title in ("Targets", "Machine", "Seconds per epoch", "GFLOP/s", "Time to first result",
+                  "Peak memory", "Scaling", "Both cores"):  # fmt: skip
+        assert f"## {title}" in text
+    targets = text.split("## Targets")[1].split("##")[0]
+    # JAX is faster on seed (1.5x), so "faster than every peer" is not met; sklearn 50x is.
+    assert "faster on 6 of 8; slower on seed float32 (JAX 0.667×), seed float64" in targets
+    assert "| ≥ 30× scikit-learn on small (float32) | float32 50×, float64 50× | ✓ |" in targets
+    assert "| ≥ 1,000× scikit-learn on seed (float32) | float32 50×, float64 50× | ✗ |" in targets
+    assert "fastbp 1.00 s, scikit-learn 1.30 s | ✓" in targets
+    assert "+8.0 s | ✗" in targets
+    assert "later epochs here raise the peak by ≤ 0.5 MiB | ✓" in targets
+    assert "| small 8-16-1 | float32 | 1.5 ms | 1 ms (2 threads) | 1.50× |" in text
+    assert "| mid | default | 100 ms | 200 ms | 0.50× |" in text
+    assert "mid: 32 rows, large: 16 rows" in text  # JAX's ragged last batches
+    for png in ("results.png", "scaling.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_quotes_split_batch_when_a_run_has_none():
+    text = report.both_cores_section(results(), None, None)
+    assert "as committed with it" in text and "python -m bench.split_batch" in text
+    assert "Thread-parallel fits" not in text
