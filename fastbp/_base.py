@@ -187,6 +187,22 @@ class BaseMLP(BaseEstimator):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        loss = getattr(self, "loss_", None)
+        if loss is not None and (
+            np.isnan(loss) or (self.solver == "lbfgs" and not np.isfinite(loss))
+        ):
+            # Not in scikit-learn, which keeps such a model with loss_ = nan and
+            # a ConvergenceWarning: lbfgs stopped at its initial point on data
+            # whose loss overflows (in float32, fastbp's lbfgs works in float32).
+            # A fit never ends with a silent NaN here. Stochastic fits keep
+            # scikit-learn's behaviour: a NaN loss means NaN weights (refused
+            # above) unless early stopping restored the best epoch's weights.
+            if self.early_stopping and self.solver in STOCHASTIC_SOLVERS:
+                return self
+            raise ValueError(
+                f"Solver produced a non-finite loss ({loss}). The input data may"
+                " contain large values and need to be preprocessed."
+            )
         return self
 
     def _weigh_classes(self, labels, sample_weight, incremental):
@@ -411,7 +427,19 @@ class BaseMLP(BaseEstimator):
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         rows = np.arange(X.shape[0], dtype=np.int64)
-        return self._outputs(kernel_data(X, self._params.dtype), rows)
+        out = self._outputs(kernel_data(X, self._params.dtype), rows)
+        if not np.isfinite(out).all():
+            # scikit-learn returns these too, with numpy's "overflow encountered
+            # in matmul" RuntimeWarning: never a silent NaN or infinity.
+            warnings.warn(
+                f"{type(self).__name__}: the forward pass overflowed for"
+                f" {int((~np.isfinite(out).all(axis=1)).sum())} of {out.shape[0]} rows of X"
+                " (non-finite outputs): their predictions are meaningless. X may"
+                " contain large values and need to be preprocessed.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return out
 
     def _score_outputs(self, outputs, y, sample_weight):
         """Score of network outputs against y, as scikit-learn's ``_score``: NaN

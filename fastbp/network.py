@@ -212,12 +212,37 @@ class Network:
             )
         return X
 
+    def _check_params(self):
+        # params is the user's to write (``net.params -= lr * grad``): a NaN or an
+        # infinity there would only come back as NaN outputs.
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "params contain NaN or infinity: the network has diverged or was set "
+                "from non-finite values."
+            )
+
+    def _check_finite(self, what, X, *arrays):
+        """A FloatingPointError unless every array is finite: the computation
+        overflowed (finite inputs and params too large for the dtype)."""
+        if all(np.isfinite(a).all() for a in arrays):
+            return
+        raise FloatingPointError(
+            f"{what} overflowed to a non-finite value in {np.dtype(self.dtype).name}: "
+            f"X (largest |x| {np.abs(X).max():.3g}) or params (largest |w| "
+            f"{np.abs(self._params).max():.3g}) are too large. Scale them down."
+        )
+
     def forward(self, X):
-        """Outputs of the network for the rows of X, shape (n_samples, layer_sizes[-1])."""
+        """Outputs of the network for the rows of X, shape (n_samples, layer_sizes[-1]).
+
+        Raises a ValueError for malformed X or non-finite params, and a
+        FloatingPointError if the outputs overflow (never returns NaN or infinity).
+        """
         X = self._check_X(X)
         n = X.shape[0]
         if n == 0:
             raise ValueError("X has 0 samples; forward needs at least one.")
+        self._check_params()
         out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
         cap = max(1, min(n, CHUNK_ROWS))
         acts, _ = work_buffers(self.layer_sizes, cap, self.dtype)
@@ -225,6 +250,7 @@ class Network:
             kernel_data(X, self.dtype), np.arange(n, dtype=np.int64), self.params,
             layer_table(self.layer_sizes, cap), cap, self._hidden, self._out, acts, out,
         )  # fmt: skip
+        self._check_finite("The forward pass", X, out)
         return out
 
     def loss_gradient(self, X, y, loss="squared_error", sample_weight=None, alpha=0.0):
@@ -244,6 +270,9 @@ class Network:
         loss : float
             (1/S) sum_i s_i l(y_i, p_i) + 1/2 alpha sum |W|^2 / S, S = sum_i s_i.
         grad : ndarray laid out exactly like ``params``.
+
+        Raises a ValueError for malformed input or non-finite params, and a
+        FloatingPointError if the loss or the gradient overflows.
         """
         code = lookup(LOSSES, loss, "loss")
         check_pair(loss, self.output_activation)
@@ -270,6 +299,9 @@ class Network:
         alpha = check_alpha(alpha)
         if loss == "poisson" and (Y < 0).any():
             raise ValueError("poisson loss needs y >= 0.")
+        if loss == "log_loss" and ((Y < 0) | (Y > 1)).any():
+            raise ValueError("log_loss needs targets in [0, 1] (probabilities or 0/1 labels).")
+        self._check_params()
         grad = np.empty_like(self.params)
         cap = min(n, CHUNK_ROWS)
         acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
@@ -279,4 +311,5 @@ class Network:
             layer_table(self.layer_sizes, cap), cap, self._hidden, self._out, code, float(alpha),
             1.0, acts, deltas, grad, tmp,
         )  # fmt: skip
+        self._check_finite("The loss or its gradient", X, np.array([value]), grad)
         return float(value), grad

@@ -690,6 +690,33 @@ def test_network_bad_input_is_a_clear_value_error(net_data, call, message):
     np.testing.assert_array_equal(net.params, before)
 
 
+@pytest.mark.parametrize("output", ["logistic", "softmax"])
+@pytest.mark.parametrize("bad", [-0.5, 1.5, 2.0])
+def test_network_log_loss_targets_outside_0_1_are_a_value_error(output, bad):
+    net = Network([3, 4, 2], "tanh", output, random_state=0)
+    X, Y = np.ones((3, 3)), np.array([[0.0, 1.0], [1.0, 0.0], [0.3, 0.7]])
+    net.loss_gradient(X, Y, "log_loss")  # probabilities are fine
+    with pytest.raises(ValueError, match=r"log_loss needs targets in \[0, 1\]"):
+        net.loss_gradient(X, with_value(Y, bad, at=(2, 1)), "log_loss")
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_hyperparameters_are_never_modified(kind, solver):
+    X, y = make_data(kind)
+    sizes = [4, 3]
+    params = dict(hidden_layer_sizes=sizes, solver=solver, random_state=np.random.RandomState(0))
+    if kind == CLF:
+        params["class_weight"] = {0: 2.0, 1: 1.0, 2: 0.5}
+    est = make("fastbp", kind, **params)
+    before = {k: repr(v) for k, v in est.get_params().items() if k != "random_state"}
+    est.fit(X, y)
+    if solver != "lbfgs":
+        est.partial_fit(X, y)
+    assert {k: repr(v) for k, v in est.get_params().items() if k != "random_state"} == before
+    assert est.hidden_layer_sizes is sizes and sizes == [4, 3]
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
