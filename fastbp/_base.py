@@ -35,6 +35,7 @@ from ._workspace import make_workspace
 from .network import init_params
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"  # numpy's, in scikit-learn's loss
 
 
 def single_blas_thread_off_main():
@@ -237,6 +238,8 @@ class BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, data, y, sw):
         Y = self._kernel_targets(y)
+        if sw.sum(dtype=np.float64) == 0:  # negative weights cancelling out
+            raise ZeroDivisionError(ZERO_WEIGHTS)
         hidden, out, loss, scale = self._codes()
         n = Y.shape[0]
         buf = Buffers(self._sizes, Y.dtype, min(n, CHUNK_ROWS), self._params.size)
@@ -323,6 +326,11 @@ class BaseMLP(BaseEstimator):
         epoch_rows = ws.rows[:n_train]  # NumPy view of the workspace's row order
         val = None if val_rows is None else (ws, buf.cap, val_y)
         order = np.arange(n_train)
+        # scikit-learn averages each batch's loss with np.average(weights=...): a
+        # batch whose weights sum to zero is its ZeroDivisionError. Only weights
+        # <= 0 can do that; then each epoch's batch sums are checked, O(n_train).
+        check_batches = sample_weight is not None and (sample_weight[train_rows] <= 0).any()
+        starts = np.arange(0, n_train, batch_size)
         bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
         try:
             self.n_iter_ = 0
@@ -332,6 +340,8 @@ class BaseMLP(BaseEstimator):
                     self._random_state.shuffle(perm)
                     order = order[perm]
                 np.take(train_rows, order, out=epoch_rows)
+                if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
+                    raise ZeroDivisionError(ZERO_WEIGHTS)
                 total, self._optimizer.t = _engine.run_epoch(
                     ws, n_train, batch_size, hidden, out, loss, self.alpha, scale,
                     *self._optimizer.epoch_args(),

@@ -265,6 +265,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 "needs every sample at once. Pass a dict of class weights instead."
             )
         weights = compute_sample_weight(self.class_weight, labels)
+        if not (np.isfinite(weights).all() and (weights >= 0).all()):
+            raise ValueError(
+                "class_weight must give every class a finite weight >= 0, got "
+                f"{self.class_weight!r}."
+            )
         return weights if sample_weight is None else weights * sample_weight
 
     def _validation_targets(self, y):

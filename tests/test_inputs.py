@@ -163,6 +163,39 @@ def test_sample_weight_errors_are_sklearns(kind, case, weights):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("batch_size,shuffle", [(1, True), (2, False), (5, False), (5, True)])
+def test_weights_summing_to_zero_are_sklearns_zero_division_error(
+    kind, solver, batch_size, shuffle
+):
+    # Negative weights are allowed (as in scikit-learn); weights cancelling out
+    # over the data (lbfgs) or over a batch (sgd, adam) are numpy's
+    # ZeroDivisionError in scikit-learn's np.average of the loss.
+    X, y = make_data(kind)
+    zero_head = np.r_[np.zeros(10), np.ones(len(X) - 10)]
+    cancelling = np.r_[np.ones(15), -np.ones(15)]
+    params = dict(solver=solver, batch_size=batch_size, shuffle=shuffle)
+    for sw in (zero_head, cancelling):
+        ours, theirs = run_both(kind, lambda est, sw=sw: est.fit(X, y, sample_weight=sw), **params)
+        assert type(ours[2]) is type(theirs[2]) and str(ours[2]) == str(theirs[2]), (ours, theirs)
+        if theirs[2] is None:
+            assert_same_model(ours[1], theirs[1], X)
+    assert_same_error(kind, lambda est: est.fit(X, y, sample_weight=cancelling), solver="lbfgs")
+
+
+@pytest.mark.parametrize("class_weight", [{0: np.nan, 1: 1, 2: 1}, {0: -1.0, 1: 1, 2: 1},
+                                          {0: np.inf, 1: 1, 2: 1}])  # fmt: skip
+def test_non_finite_or_negative_class_weights_are_a_value_error(class_weight):
+    X, y = make_data(CLF)
+    est = make("fastbp", CLF, class_weight=class_weight)
+    with pytest.raises(ValueError, match="class_weight must give every class a finite weight"):
+        est.fit(X, y)
+    # all zero: the weights sum to zero, as for sample_weight
+    with pytest.raises(ZeroDivisionError, match="Weights sum to zero"):
+        make("fastbp", CLF, class_weight={0: 0.0, 1: 0.0, 2: 0.0}).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_early_stopping_on_too_few_samples_is_sklearns_error(kind):
     X, y = make_data(kind)
     assert_same_error(kind, lambda est: est.fit(X[:1], y[:1]), early_stopping=True)
