@@ -79,6 +79,10 @@ def as_float_array(a, name, dtype, ndim):
             f"{name} is a sparse matrix; Network takes dense data. Use {name}.toarray()."
         )
     if hasattr(a, "to_numpy"):  # pandas: missing values (pd.NA) become NaN, refused below
+        dtypes = list(a.dtypes) if getattr(a, "ndim", 1) == 2 else [a.dtype]
+        dates = [str(d) for d in dtypes if getattr(d, "kind", "O") in "mM"]
+        if dates:  # to_numpy would turn them into nanoseconds
+            raise ValueError(f"{name} must be numeric, got columns of dtype {dates[0]}.")
         try:
             a = a.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError) as exc:
@@ -94,6 +98,11 @@ def as_float_array(a, name, dtype, ndim):
     if raw.dtype.kind not in "biuf":
         try:
             raw = raw.astype(np.float64)
+        except OverflowError:  # Python ints beyond float64, in an object array
+            raise ValueError(
+                f"{name} contains a value too large for float64 (largest "
+                f"{np.finfo(np.float64).max:.4g})."
+            ) from None
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be numeric: {exc}") from None
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)

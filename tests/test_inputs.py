@@ -680,6 +680,17 @@ NETWORK_ERRORS = [
     ("X complex", lambda net, X, Y, sw: net.forward(X + 1j), "X is complex"),
     ("X datetime", lambda net, X, Y, sw: net.forward(X.astype("M8[s]")), "X must be numeric"),
     ("X sparse", lambda net, X, Y, sw: net.forward(sp.csr_matrix(X)), "sparse"),
+    ("X int > float64", lambda net, X, Y, sw: net.forward([[10**400, 1, 1]]), "too large for f"),
+    (
+        "X DataFrame datetime",
+        lambda net, X, Y, sw: net.forward(pd.DataFrame(X).assign(d=pd.Timestamp(0))[[0, 1, "d"]]),
+        "X must be numeric, got columns of dtype datetime64",
+    ),  # fmt: skip
+    (
+        "y Series timedelta",
+        lambda net, X, Y, sw: net.loss_gradient(X, pd.DataFrame(Y).astype("m8[ns]")),
+        "y must be numeric",
+    ),  # fmt: skip
     (
         "X pd.NA",
         lambda net, X, Y, sw: net.forward(pd.DataFrame(X).astype("Float64").where(lambda d: d > 0)),
