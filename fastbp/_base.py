@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import xlogy
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -47,6 +48,16 @@ def single_blas_thread_off_main():
     if threading.current_thread() is threading.main_thread():
         return nullcontext()
     return threadpool_limits(1, user_api="blas")
+
+
+def check_sparse_structure(X):
+    """scipy's ValueError for a CSR or CSC matrix whose index arrays are
+    inconsistent (built by hand, or corrupted): the kernels read them unchecked,
+    as scipy's own code does, which crashes on them (scikit-learn's MLP too).
+    Checked on a shallow copy: scipy's check may normalise the arrays it checks."""
+    if sp.issparse(X) and X.format in ("csr", "csc"):
+        copy = type(X)((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
+        copy.check_format(full_check=True)
 
 
 class Buffers:
@@ -162,6 +173,7 @@ class BaseMLP(BaseEstimator):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
+        check_sparse_structure(X)
         X, y, labels = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
@@ -435,6 +447,7 @@ class BaseMLP(BaseEstimator):
 
     def _forward_pass_fast(self, X, check_input=True):
         if check_input:
+            check_sparse_structure(X)
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         rows = np.arange(X.shape[0], dtype=np.int64)
         out = self._outputs(kernel_data(X, self._params.dtype), rows)

@@ -681,6 +681,49 @@ def test_sparse_input_is_never_modified(kind, fmt):
     assert S.format == ("csc" if fmt == "csc" else "csr")
 
 
+def corrupt(S, what):
+    """S with inconsistent index arrays, set behind scipy's back."""
+    data, indices, indptr = S.data.copy(), S.indices.copy(), S.indptr.copy()
+    if what == "index too large":
+        indices[3] = S.shape[1 if S.format == "csr" else 0] + 1000
+    elif what == "negative index":
+        indices[3] = -7
+    elif what == "indptr decreasing":
+        indptr[2] = indptr[4]
+    elif what == "indptr beyond the data":
+        indptr[-1] = len(data) + 100
+    M = type(S)(S.shape)
+    M.data, M.indices, M.indptr = data, indices, indptr
+    return M
+
+
+CORRUPTIONS = ["index too large", "negative index", "indptr decreasing", "indptr beyond the data"]
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("what", CORRUPTIONS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_corrupted_sparse_structure_is_a_value_error_not_a_crash(kind, what, fmt):
+    # scikit-learn's MLP reads such matrices unchecked: garbage, NaN, or a
+    # segmentation fault ("indptr beyond the data"); fastbp runs scipy's check
+    X, y = make_data(kind)
+    S = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+    bad = corrupt(S, what)
+    message = "indices must be|indptr must be|index pointer"
+    extra = {"classes": np.unique(y)} if kind == CLF else {}
+    for call in (
+        lambda est: est.fit(bad, y),
+        lambda est: est.partial_fit(bad, y, **extra),
+        lambda est: est.fit(S, y).predict(bad),
+        lambda est: est.fit(S, y).score(bad, y),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call(make("fastbp", kind))
+    if kind == CLF:
+        with pytest.raises(ValueError, match=message):
+            make("fastbp", kind).fit(S, y).predict_proba(bad)
+
+
 # ----- fastbp.Network: a clear ValueError for every malformed input -----
 
 
