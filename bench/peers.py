@@ -174,14 +174,8 @@ class TorchTrainer:
         self.gen = torch.Generator().manual_seed(0)
 
     def epochs(self, n):
-        torch, model, opt, X, Y, batch = (
-            self.torch,
-            self.model,
-            self.opt,
-            self.X,
-            self.Y,
-            self.batch,
-        )
+        torch, model, opt = self.torch, self.model, self.opt
+        X, Y, batch = self.X, self.Y, self.batch
         for _ in range(n):
             perm = torch.randperm(self.n, generator=self.gen)
             for start in range(0, self.n, batch):
