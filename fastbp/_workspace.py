@@ -79,12 +79,26 @@ def _get_val_out(w):
     return w.val_out
 
 
+if DISABLE_JIT:
+    _new_workspace = Workspace
+else:
+
+    @jit_nrt
+    def _new_workspace(X, X_data, X_indices, X_indptr, Y, sw, rows, val_rows, val_out, params,
+                       table, state, acts, deltas, grad, tmp):  # fmt: skip
+        # Workspace(...) from Python compiles its constructor in every new process
+        # (Numba does not cache it: ~0.5 s, most of a warm-cache fit); called from
+        # here, the constructor is compiled once into this function, which is cached.
+        return Workspace(X, X_data, X_indices, X_indptr, Y, sw, rows, val_rows, val_out, params,
+                         table, state, acts, deltas, grad, tmp)  # fmt: skip
+
+
 def make_workspace(data, Y, sw, params, table, state, acts, deltas, grad, tmp, val_rows=None):
     """Build a Workspace; ``data`` is the tuple from ``_data.kernel_data``."""
     n_val = 0 if val_rows is None else val_rows.shape[0]
     val_rows = np.zeros(0, np.int64) if val_rows is None else val_rows.astype(np.int64)
     val_out = np.empty((n_val, Y.shape[1]), dtype=params.dtype)
     rows = np.arange(Y.shape[0], dtype=np.int64)
-    return Workspace(
+    return _new_workspace(
         *data, Y, sw, rows, val_rows, val_out, params, table, state, acts, deltas, grad, tmp
     )
