@@ -336,6 +336,7 @@ class BaseMLP(BaseEstimator):
             buf.tmp, val_rows,
         )  # fmt: skip
         epoch_rows = ws.rows[:n_train]  # NumPy view of the workspace's row order
+        run_epoch = _engine.epoch_kernel(self._sizes, batch_size)
         val = None if val_rows is None else (ws, buf.cap, val_y)
         order = np.arange(n_train)
         # scikit-learn averages each batch's loss with np.average(weights=...): a
@@ -354,7 +355,7 @@ class BaseMLP(BaseEstimator):
                 np.take(train_rows, order, out=epoch_rows)
                 if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
                     raise ZeroDivisionError(ZERO_WEIGHTS)
-                total, self._optimizer.t = _engine.run_epoch(
+                total, self._optimizer.t = run_epoch(
                     ws, n_train, batch_size, hidden, out, loss, self.alpha, scale,
                     *self._optimizer.epoch_args(),
                 )  # fmt: skip

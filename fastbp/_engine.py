@@ -100,15 +100,6 @@ def _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, para
 
 
 @jit
-def all_layers_small(table, n):
-    """Whether every layer's product for a batch of ``n`` rows is below BLAS_MIN_FLOPS."""
-    for l in range(table.shape[0]):
-        if n * table[l, FAN_IN] * table[l, FAN_OUT] >= BLAS_MIN_FLOPS:
-            return False
-    return True
-
-
-@jit
 def _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params, table,
                           hidden, out_code, loss, acts, deltas, grad):  # fmt: skip
     """``_batch_loss_grad`` for networks whose every layer is small: one row at a time.
@@ -193,7 +184,24 @@ def loss_gradient(X, Y, sw, rows, params, table, cap, hidden, out_code, loss, al
     return loss_scale * total / S + reg
 
 
-@jit_nrt  # reading a Workspace's fields needs Numba's runtime; _epoch does not
+def epoch_kernel(sizes, batch_size):
+    """The epoch kernel for a network of layer ``sizes`` trained in batches of ``batch_size``.
+
+    ``run_epoch_row_by_row`` when every layer's product for a batch is below
+    BLAS_MIN_FLOPS, else ``run_epoch``. Two entry points rather than a branch in
+    one, so that a fit compiles only the path it runs (a cold cache costs
+    seconds per path).
+    """
+    pairs = zip(sizes[:-1], sizes[1:])
+    small = all(batch_size * int(a) * int(b) < BLAS_MIN_FLOPS for a, b in pairs)
+    return run_epoch_row_by_row if small else run_epoch
+
+
+# The two entry points read the Workspace's fields, which needs Numba's runtime
+# (jit_nrt), and hand its arrays to the epoch loops, which do not.
+
+
+@jit_nrt
 def run_epoch(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver, lr,
               momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
     """One epoch of minibatch training over rows w.rows[:n_rows], in that order.
@@ -212,34 +220,68 @@ def run_epoch(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, 
                   nesterov, beta_1, beta_2, epsilon, t)  # fmt: skip
 
 
+@jit_nrt
+def run_epoch_row_by_row(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale,
+                         solver, lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
+    """``run_epoch`` computing each batch row by row (``_row_by_row_loss_grad``)."""
+    state = w.state
+    return _epoch_row_by_row(w.X, w.X_data, w.X_indices, w.X_indptr, w.Y, w.sw, w.rows,
+                             w.params, w.table, w.acts, w.deltas, w.grad, state[0],
+                             state[state.shape[0] - 1], n_rows, batch_size, hidden, out_code,
+                             loss, alpha, loss_scale, solver, lr, momentum, nesterov, beta_1,
+                             beta_2, epsilon, t)  # fmt: skip
+
+
 @jit
 def _epoch(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, deltas, grad, tmp,
            first, second, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver,
            lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
-    n_coefs = table[0, B_OFF]
-    row_by_row = all_layers_small(table, batch_size)
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
-        S = 0.0
-        for i in range(start, start + n):
-            S += sw[rows[i]]
-        if row_by_row:
-            total = _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n,
-                                          params, table, hidden, out_code, loss, acts, deltas,
-                                          grad)  # fmt: skip
-        else:
-            total = _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n,
-                                     params, table, hidden, out_code, loss, acts, deltas, grad,
-                                     tmp, False)  # fmt: skip
-        # The L2 term of the loss is that of the weights before this step.
-        reg = 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
-        accumulated += (loss_scale * total / S + reg) * n
-        # The step finishes the gradient (divides by S, adds alpha W / S) as it goes.
-        if solver == ADAM:
-            t += 1
-            adam_step(params, grad, first, second, t, lr, beta_1, beta_2, epsilon, n_coefs,
-                      alpha, S)  # fmt: skip
-        else:
-            sgd_step(params, grad, first, lr, momentum, nesterov, n_coefs, alpha, S)
+        total = _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params,
+                                 table, hidden, out_code, loss, acts, deltas, grad, tmp,
+                                 False)  # fmt: skip
+        value, t = _step(params, grad, first, second, table, sw, rows, start, n, total, alpha,
+                         loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                         t)  # fmt: skip
+        accumulated += value
     return accumulated, t
+
+
+@jit
+def _epoch_row_by_row(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, deltas,
+                      grad, first, second, n_rows, batch_size, hidden, out_code, loss, alpha,
+                      loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                      t):  # fmt: skip
+    accumulated = 0.0
+    for start in range(0, n_rows, batch_size):
+        n = min(batch_size, n_rows - start)
+        total = _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n,
+                                      params, table, hidden, out_code, loss, acts, deltas,
+                                      grad)  # fmt: skip
+        value, t = _step(params, grad, first, second, table, sw, rows, start, n, total, alpha,
+                         loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
+                         t)  # fmt: skip
+        accumulated += value
+    return accumulated, t
+
+
+@jit_inline
+def _step(params, grad, first, second, table, sw, rows, start, n, total, alpha, loss_scale,
+          solver, lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
+    """The optimizer's step after a batch whose summed loss is ``total`` and unnormalised
+    gradient is in ``grad``. Returns (batch loss * batch rows, Adam steps taken)."""
+    S = 0.0
+    for i in range(start, start + n):
+        S += sw[rows[i]]
+    n_coefs = table[0, B_OFF]
+    # The L2 term of the loss is that of the weights before this step.
+    reg = 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
+    # The step finishes the gradient (divides by S, adds alpha W / S) as it goes.
+    if solver == ADAM:
+        t += 1
+        adam_step(params, grad, first, second, t, lr, beta_1, beta_2, epsilon, n_coefs, alpha, S)
+    else:
+        sgd_step(params, grad, first, lr, momentum, nesterov, n_coefs, alpha, S)
+    return (loss_scale * total / S + reg) * n, t

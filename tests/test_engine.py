@@ -12,7 +12,7 @@ from fastbp import MLPRegressor, Network
 from fastbp._backward import backprop_messages, weight_grad
 from fastbp._config import BLAS_MIN_FLOPS
 from fastbp._data import kernel_data
-from fastbp._engine import run_epoch
+from fastbp._engine import epoch_kernel, run_epoch, run_epoch_row_by_row
 from fastbp._forward import affine
 from fastbp._layout import layer_table, work_buffers
 from fastbp._optimizers import adam_step, sgd_step
@@ -115,7 +115,9 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, sparse, sizes):
     ref = Network(sizes, "tanh", random_state=0)
     state = np.zeros((2, net.params.size))
     ws = workspace(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, 5, state)
-    total, t = run_epoch(ws, *epoch_args(net, 23, 5, solver, alpha=0.1))
+    epoch = epoch_kernel(sizes, 5)
+    assert epoch is (run_epoch_row_by_row if len(sizes) == 3 else run_epoch)
+    total, t = epoch(ws, *epoch_args(net, 23, 5, solver, alpha=0.1))
 
     params = [ref.params.copy()]  # one flat piece: sklearn's optimizers take lists
     opt = (
@@ -137,7 +139,8 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, sparse, sizes):
 
 @pytest.mark.skipif(DISABLE_JIT, reason="counts allocations of compiled code")
 @pytest.mark.parametrize("sizes", [[3, 5, 1], [64, 128, 64, 10]])
-def test_no_allocation_inside_the_epoch_loop(sizes):
+@pytest.mark.parametrize("kernel", [run_epoch, run_epoch_row_by_row], ids=["batched", "rows"])
+def test_no_allocation_inside_the_epoch_loop(sizes, kernel):
     from numba.core.runtime import _nrt_python, rtsys
 
     _nrt_python.memsys_enable_stats()
@@ -149,10 +152,10 @@ def test_no_allocation_inside_the_epoch_loop(sizes):
         for solver in (SGD, ADAM):
             ws = workspace(net, X, Y, np.ones(n_samples), np.arange(n_samples), 32,
                            np.zeros((2, net.params.size)))  # fmt: skip
-            run_epoch(ws, *epoch_args(net, n_samples, 32, solver))  # compile, warm up
+            kernel(ws, *epoch_args(net, n_samples, 32, solver))  # compile, warm up
             before = rtsys.get_allocation_stats().alloc
             for _ in range(epochs):
-                run_epoch(ws, *epoch_args(net, n_samples, 32, solver))
+                kernel(ws, *epoch_args(net, n_samples, 32, solver))
             yield rtsys.get_allocation_stats().alloc - before
 
     assert list(allocations(64, 1)) == [0, 0]  # 2 minibatches, 1 epoch
