@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from threadpoolctl import threadpool_limits
 
 from . import _engine
-from ._config import CHUNK_ROWS
+from ._config import BLAS_THREADS_MIN_FLOPS, CHUNK_ROWS
 from ._data import kernel_data
 from ._layout import coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
@@ -46,6 +46,16 @@ def single_blas_thread_off_main():
     1.9x (bench/threads.py). Fits on the main thread keep BLAS's own threads,
     which pay on large layers."""
     if threading.current_thread() is threading.main_thread():
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def single_blas_thread_for_small_products(sizes, batch_size):
+    """One BLAS thread for minibatch training when every layer's product for a
+    batch is below BLAS_THREADS_MIN_FLOPS multiply-adds (see _config.py), where
+    splitting each product across threads costs more than it saves."""
+    largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
+    if largest >= BLAS_THREADS_MIN_FLOPS:
         return nullcontext()
     return threadpool_limits(1, user_api="blas")
 
@@ -189,7 +199,7 @@ class BaseMLP(BaseEstimator):
         dtype = self._params.dtype
         data = kernel_data(X, dtype)
         sw = np.ones(X.shape[0], dtype) if sample_weight is None else sample_weight.astype(dtype)
-        with single_blas_thread_off_main():
+        with single_blas_thread_off_main(), self._blas_threads(X.shape[0]):
             if self.solver in STOCHASTIC_SOLVERS:
                 self._fit_stochastic(data, X.shape[0], y, sw, sample_weight, incremental)
             else:
@@ -217,6 +227,14 @@ class BaseMLP(BaseEstimator):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _blas_threads(self, n_samples):
+        """BLAS's threads for this fit: all of them for lbfgs (full batches of up to
+        CHUNK_ROWS rows); for sgd and adam, one when the minibatch products are small."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            return nullcontext()
+        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        return single_blas_thread_for_small_products(self._sizes, max(1, min(batch, n_samples)))
 
     def _weigh_classes(self, labels, sample_weight, incremental):
         """Hook for the classifier's class_weight; regressors keep sample_weight."""

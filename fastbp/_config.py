@@ -32,6 +32,16 @@ JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", 
 # and ~90 % of 1024-4095. Measured with bench/crossover.py (see bench/CROSSOVER.md).
 BLAS_MIN_FLOPS = 256
 
+# Minibatch training keeps BLAS's threads (one per core) only when some layer's
+# product for a batch reaches this many multiply-adds; below it, fits run with
+# one BLAS thread (_base.single_blas_thread_for_small_products). Measured on 2
+# cores (bench/test_bench_blas_threads.py, `make bench`): the mid case (largest
+# product 64 x 128 x 64 = 0.5 M) ran at 0.73x (float32) and 0.99x (float64) with
+# two BLAS threads against one; the large case (128 x 784 x 256 = 25.7 M) at 1.04x
+# and 1.34x. On a busy machine two threads on small products were far worse
+# (OpenBLAS's threads wait for each other: 0.04x-0.85x of one thread).
+BLAS_THREADS_MIN_FLOPS = 1 << 22
+
 # Rows processed at once by the full-batch kernels (forward, loss_gradient), so
 # that their work buffers stay small whatever the number of samples.
 CHUNK_ROWS = 2048

@@ -159,3 +159,37 @@ def test_cli_demo(tmp_path):
     assert "accuracy" in res.stdout and "R^2" in res.stdout and "speed-up" in res.stdout
     assert res.stdout.count("same weights as scikit-learn: True") == 2
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    "hidden,batch,solver,threads",
+    [((128, 64), 64, "sgd", 1), ((256, 128), 128, "adam", None), ((128, 64), 64, "lbfgs", None)],
+    ids=["small-products", "large-products", "lbfgs"],
+)
+def test_blas_threads_during_a_fit(monkeypatch, hidden, batch, solver, threads):
+    # Minibatch fits whose products are all below BLAS_THREADS_MIN_FLOPS run with one
+    # BLAS thread; larger ones and lbfgs keep BLAS's own (None: not limited).
+    from threadpoolctl import threadpool_info
+
+    from fastbp import _base
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    MLPRegressor(hidden_layer_sizes=(2,), max_iter=1).fit(np.zeros((3, 2)), np.zeros(3))
+    before = blas_threads()
+    assert before  # numpy's and scipy's BLAS are loaded by now
+    seen = []
+    real = _base.make_workspace
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_base, "make_workspace", spy)
+    X = np.random.RandomState(0).randn(300, 784 if hidden[0] == 256 else 64)
+    est = MLPRegressor(hidden_layer_sizes=hidden, solver=solver, batch_size=batch, max_iter=1)
+    est.fit(X, np.zeros(300))
+    # lbfgs builds no workspace (its threads: tests/test_reproducible.py)
+    assert seen == ([] if solver == "lbfgs" else [{threads} if threads else before])
+    assert blas_threads() == before
