@@ -280,8 +280,10 @@ def epoch_section(times, noisy, infos):
         rest = ", ".join(f"{c}: {CASES[c].n_samples % CASES[c].batch_size} rows" for c in ragged)
         notes.append(
             "JAX: `jax.jit` of a whole epoch, `jax.lax.scan` over the minibatches, float64 "
-            "through `jax_enable_x64`, the permutation drawn per epoch inside the jitted "
-            "function, `block_until_ready` before the clock stops. scan needs equal batches: "
+            "through `jax_enable_x64`, a NumPy permutation per epoch passed in and the rows "
+            "gathered once inside the jitted function (drawing the permutation and gathering "
+            "each minibatch inside was 5-6x slower on seed and small; see bench/peers.py), "
+            "`block_until_ready` before the clock stops. scan needs equal batches: "
             "the ragged last one"
             + (f" ({rest})" if rest else "")
             + " is not dropped but trained by one more step after the scan, in the same "
@@ -657,7 +659,11 @@ def both_cores_section(results, threads, split):
         parts.append(
             "**BLAS threads on large layers** (bench/test_bench_blas_threads.py): fastbp's "
             "seconds per epoch with OpenBLAS limited to one thread (threadpoolctl) against "
-            "its default, one thread per core.\n\n" + blas
+            "its default, one thread per core. This measurement sets fastbp's own rule "
+            "(switched off while it runs): minibatch fits use one BLAS thread unless some "
+            "layer's product for a batch reaches `BLAS_THREADS_MIN_FLOPS` = 2^22 "
+            "multiply-adds (fastbp/_config.py), so mid trains on one thread and large on "
+            "all.\n\n" + blas
         )
     if threads:
         rows = [
