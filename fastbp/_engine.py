@@ -4,8 +4,9 @@
 - ``loss_gradient``: full-batch loss and gradient (Network.loss_gradient, L-BFGS).
 - ``run_epoch``: one epoch of minibatch SGD or Adam over the row order in a
   ``Workspace``, written there by Python so the estimators reproduce
-  scikit-learn's shuffling exactly; ``predict_validation`` scores a Workspace's
-  validation rows.
+  scikit-learn's shuffling exactly; ``run_epoch_row_by_row`` the same for
+  networks whose every layer is small (``epoch_kernel`` picks one);
+  ``predict_validation`` scores a Workspace's validation rows.
 
 All work buffers are allocated by the caller once per fit and reused; nothing
 here allocates. Rows of X are gathered through a row index into layer 0 of the
@@ -109,7 +110,7 @@ def _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n,
     gradient while it sums the message delta_j = sum_k delta_k w_jk, in the same
     sweep over W: half the loops of the batched path, which matters when the
     loops are a few iterations long (the seed network: 1-2-1, one row per batch,
-    ~1.9x faster). Rows use the first row of each work block.
+    ~1.7x faster). Rows use the first row of each work block.
     """
     for q in range(params.shape[0]):
         grad[q] = 0
