@@ -100,7 +100,7 @@ def _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, para
     return total
 
 
-@jit
+@jit_inline
 def _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params, table,
                           hidden, out_code, loss, acts, deltas, grad):  # fmt: skip
     """``_batch_loss_grad`` for networks whose every layer is small: one row at a time.
