@@ -37,10 +37,26 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
     dt = params.dtype.type
     lr_, mu, a, s = dt(lr), dt(momentum), dt(alpha), dt(S)
     unit = S == 1
+    if momentum == 0:
+        # v = 0 v - lr g = -lr g for any finite v, Nesterov or not: the step is
+        # params -= lr g, without reading or writing the velocity (on the large
+        # bench network, two of the five passes over 235k values per batch)
+        for q in range(n_coefs):
+            _plain_sgd_one(params, q, grad[q] + a * params[q], s, unit, lr_)
+        for q in range(n_coefs, params.shape[0]):
+            _plain_sgd_one(params, q, grad[q], s, unit, lr_)
+        return
     for q in range(n_coefs):
         _sgd_one(params, velocity, q, grad[q] + a * params[q], s, unit, lr_, mu, nesterov)
     for q in range(n_coefs, params.shape[0]):
         _sgd_one(params, velocity, q, grad[q], s, unit, lr_, mu, nesterov)
+
+
+@jit_inline
+def _plain_sgd_one(params, q, g, s, unit, lr):
+    if not unit:
+        g = g / s
+    params[q] -= lr * g
 
 
 @jit_inline
