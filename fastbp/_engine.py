@@ -43,7 +43,7 @@ def _gather_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, act
                 acts[base + X_indices[q]] += X_data[q]
 
 
-@jit
+@jit_inline
 def _forward_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, params, table,
                   hidden, out_code, acts):  # fmt: skip
     """Gather rows[start:start + n] into layer 0 and run the forward pass."""
@@ -51,7 +51,7 @@ def _forward_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, pa
     forward_pass(params, table, hidden, out_code, acts, n)
 
 
-@jit
+@jit_inline
 def _predict(X, X_data, X_indices, X_indptr, rows, params, table, cap, hidden, out_code, acts,
              P):  # fmt: skip
     last = table.shape[0] - 1
@@ -73,14 +73,15 @@ def predict(X, rows, params, table, cap, hidden, out_code, acts, P):
     _predict(dense, data, indices, indptr, rows, params, table, cap, hidden, out_code, acts, P)
 
 
-@jit_nrt  # reading a Workspace's fields needs Numba's runtime; _predict does not
+@jit_nrt  # reading a Workspace's fields needs Numba's runtime (it counts references
+# at each call of forward_pass here, once per chunk of rows)
 def predict_validation(w, cap, hidden, out_code):
     """Outputs of the Workspace's validation rows, into ``w.val_out``."""
     _predict(w.X, w.X_data, w.X_indices, w.X_indptr, w.val_rows, w.params, w.table, cap, hidden,
              out_code, w.acts, w.val_out)  # fmt: skip
 
 
-@jit
+@jit_inline
 def _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params, table,
                      hidden, out_code, loss, acts, deltas, grad, tmp, accumulate):  # fmt: skip
     """Forward and backward over rows[start:start + n]; return sum_i s_i l_i.
@@ -97,68 +98,6 @@ def _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, para
     output_delta(acts, p_off, n, m, Y, sw, rows, start, loss, out_code, deltas,
                  table[last, DELTA_OFF])  # fmt: skip
     backward_pass(params, table, hidden, acts, deltas, n, grad, tmp, accumulate)
-    return total
-
-
-@jit_inline
-def _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params, table,
-                          hidden, out_code, loss, acts, deltas, grad):  # fmt: skip
-    """``_batch_loss_grad`` for networks whose every layer is small: one row at a time.
-
-    For each row, the forward pass computes in_k = sum_j w_jk out_j + b_k neuron
-    by neuron, and the backward pass adds out_j * delta_k to each weight's
-    gradient while it sums the message delta_j = sum_k delta_k w_jk, in the same
-    sweep over W: half the loops of the batched path, which matters when the
-    loops are a few iterations long (the seed network: 1-2-1, one row per batch,
-    ~1.7x faster). Rows use the first row of each work block.
-    """
-    for q in range(params.shape[0]):
-        grad[q] = 0
-    last = table.shape[0] - 1
-    m_out, p_off = table[last, FAN_OUT], table[last, OUT_OFF]
-    zero = acts.dtype.type(0)
-    total = 0.0
-    for i in range(n):
-        _gather_rows(X, X_data, X_indices, X_indptr, rows, start + i, 1, table[0, FAN_IN], acts)
-        for l in range(last + 1):
-            k, m = table[l, FAN_IN], table[l, FAN_OUT]
-            a_off, z_off, w_off, b_off = (
-                table[l, IN_OFF],
-                table[l, OUT_OFF],
-                table[l, W_OFF],
-                table[l, B_OFF],
-            )
-            for j in range(m):
-                z = zero
-                for p in range(k):
-                    z += acts[a_off + p] * params[w_off + p * m + j]
-                acts[z_off + j] = z + params[b_off + j]
-            activate(acts, z_off, 1, m, hidden if l < last else out_code)
-        total += batch_loss(acts, p_off, 1, m_out, Y, sw, rows, start + i, loss, out_code)
-        output_delta(acts, p_off, 1, m_out, Y, sw, rows, start + i, loss, out_code, deltas,
-                     table[last, DELTA_OFF])  # fmt: skip
-        for l in range(last, -1, -1):
-            k, m = table[l, FAN_IN], table[l, FAN_OUT]
-            a_off, w_off, b_off, d_off = (
-                table[l, IN_OFF],
-                table[l, W_OFF],
-                table[l, B_OFF],
-                table[l, DELTA_OFF],
-            )
-            dp_off = table[l - 1, DELTA_OFF] if l > 0 else 0
-            for p in range(k):
-                a = acts[a_off + p]
-                message = zero
-                for j in range(m):
-                    d = deltas[d_off + j]
-                    grad[w_off + p * m + j] += a * d
-                    message += d * params[w_off + p * m + j]
-                if l > 0:
-                    deltas[dp_off + p] = message
-            for j in range(m):
-                grad[b_off + j] += deltas[d_off + j]
-            if l > 0:
-                backprop_derivative(acts, a_off, deltas, dp_off, k, hidden)
     return total
 
 
@@ -224,7 +163,7 @@ def run_epoch(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, 
 @jit_nrt
 def run_epoch_row_by_row(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale,
                          solver, lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
-    """``run_epoch`` computing each batch row by row (``_row_by_row_loss_grad``)."""
+    """``run_epoch`` computing each batch row by row (``_epoch_row_by_row``)."""
     state = w.state
     return _epoch_row_by_row(w.X, w.X_data, w.X_indices, w.X_indptr, w.Y, w.sw, w.rows,
                              w.params, w.table, w.acts, w.deltas, w.grad, state[0],
@@ -255,12 +194,70 @@ def _epoch_row_by_row(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table
                       grad, first, second, n_rows, batch_size, hidden, out_code, loss, alpha,
                       loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
                       t):  # fmt: skip
+    """``_epoch`` for networks whose every layer is small: each batch's loss and
+    gradient are computed one row at a time.
+
+    For each row, the forward pass computes in_k = sum_j w_jk out_j + b_k neuron
+    by neuron, and the backward pass adds out_j * delta_k to each weight's
+    gradient while it sums the message delta_j = sum_k delta_k w_jk, in the same
+    sweep over W: half the loops of the batched path, which matters when the
+    loops are a few iterations long (the seed network: 1-2-1, one row per batch,
+    ~1.7x faster). Rows use the first row of each work block.
+
+    The row loop is written out here rather than called: with one row per batch a
+    call per batch cost ~20% of the seed network's epoch, and Numba's inlining
+    (``jit_inline``) of a function this size costs ~1.5 s more of compilation.
+    """
+    last = table.shape[0] - 1
+    m_out, p_off = table[last, FAN_OUT], table[last, OUT_OFF]
+    zero = acts.dtype.type(0)
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
-        total = _row_by_row_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n,
-                                      params, table, hidden, out_code, loss, acts, deltas,
-                                      grad)  # fmt: skip
+        for q in range(params.shape[0]):
+            grad[q] = 0
+        total = 0.0
+        for i in range(start, start + n):
+            _gather_rows(X, X_data, X_indices, X_indptr, rows, i, 1, table[0, FAN_IN], acts)
+            for l in range(last + 1):
+                k, m = table[l, FAN_IN], table[l, FAN_OUT]
+                a_off, z_off, w_off, b_off = (
+                    table[l, IN_OFF],
+                    table[l, OUT_OFF],
+                    table[l, W_OFF],
+                    table[l, B_OFF],
+                )
+                for j in range(m):
+                    z = zero
+                    for p in range(k):
+                        z += acts[a_off + p] * params[w_off + p * m + j]
+                    acts[z_off + j] = z + params[b_off + j]
+                activate(acts, z_off, 1, m, hidden if l < last else out_code)
+            total += batch_loss(acts, p_off, 1, m_out, Y, sw, rows, i, loss, out_code)
+            output_delta(acts, p_off, 1, m_out, Y, sw, rows, i, loss, out_code, deltas,
+                         table[last, DELTA_OFF])  # fmt: skip
+            for l in range(last, -1, -1):
+                k, m = table[l, FAN_IN], table[l, FAN_OUT]
+                a_off, w_off, b_off, d_off = (
+                    table[l, IN_OFF],
+                    table[l, W_OFF],
+                    table[l, B_OFF],
+                    table[l, DELTA_OFF],
+                )
+                dp_off = table[l - 1, DELTA_OFF] if l > 0 else 0
+                for p in range(k):
+                    a = acts[a_off + p]
+                    message = zero
+                    for j in range(m):
+                        d = deltas[d_off + j]
+                        grad[w_off + p * m + j] += a * d
+                        message += d * params[w_off + p * m + j]
+                    if l > 0:
+                        deltas[dp_off + p] = message
+                for j in range(m):
+                    grad[b_off + j] += deltas[d_off + j]
+                if l > 0:
+                    backprop_derivative(acts, a_off, deltas, dp_off, k, hidden)
         value, t = _step(params, grad, first, second, table, sw, rows, start, n, total, alpha,
                          loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
                          t)  # fmt: skip
