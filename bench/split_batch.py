@@ -36,7 +36,6 @@ from fastbp._engine import _batch_loss_grad, run_epoch
 from fastbp._layout import B_OFF, layer_table, work_buffers
 from fastbp._optimizers import sgd_step
 from fastbp._tables import SGD, SQUARED_ERROR
-from fastbp._workspace import make_workspace
 
 
 @njit(parallel=True, nogil=True)
@@ -114,11 +113,11 @@ def measure():
         run_split = lambda args=split_args: split_epoch(*args)  # noqa: E731
 
         a, d = work_buffers(net.layer_sizes, batch, np.float64)
-        ws = make_workspace(data, Y, sw, net.params, layer_table(net.layer_sizes, batch),
-                            np.zeros((1, net.params.size)), a, d, np.zeros(net.params.size),
-                            np.zeros(net.params.size))  # fmt: skip
-        epoch_args = (ws, n, batch, net._hidden, net._out, SQUARED_ERROR, 0.0, 1.0, SGD, 0.01,
-                      0.0, False, 0.9, 0.999, 1e-8, 0)  # fmt: skip
+        v = np.zeros(net.params.size)
+        epoch_args = (data, Y, sw, rows, net.params, layer_table(net.layer_sizes, batch), a, d,
+                      np.zeros(net.params.size), np.zeros(net.params.size), v, v, n, batch,
+                      net._hidden, net._out, SQUARED_ERROR, 0.0, 1.0, SGD, 0.01, 0.0, False, 0.9,
+                      0.999, 1e-8, 0)  # fmt: skip
         run_whole = lambda args=epoch_args: run_epoch(*args)  # noqa: E731
         r = results[f"{name} {'-'.join(map(str, sizes))}, batch {batch}"] = {}
         for blas in ("default", "1"):

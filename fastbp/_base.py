@@ -32,7 +32,6 @@ from ._layout import coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
 from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
-from ._workspace import make_workspace
 from .network import init_params
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -349,13 +348,17 @@ class BaseMLP(BaseEstimator):
 
         hidden, out, loss, scale = self._codes()
         buf = Buffers(self._sizes, params.dtype, batch_size, params.size)
-        ws = make_workspace(
-            data, Y, sw, params, buf.table, self._optimizer.state, buf.acts, buf.deltas, buf.grad,
-            buf.tmp, val_rows,
-        )  # fmt: skip
-        epoch_rows = ws.rows[:n_train]  # NumPy view of the workspace's row order
+        epoch_rows = np.empty(n_train, dtype=np.int64)  # each epoch's row order
+        state = self._optimizer.state
+        # The epoch kernel's arrays, in its order; the optimizer's buffers are
+        # the velocity (twice) or Adam's m and v.
+        arrays = (data, Y, sw, epoch_rows, params, buf.table, buf.acts, buf.deltas, buf.grad,
+                  buf.tmp, state[0], state[-1])  # fmt: skip
         run_epoch = _engine.epoch_kernel(self._sizes, batch_size)
-        val = None if val_rows is None else (ws, buf.cap, val_y)
+        val = None
+        if val_rows is not None:
+            val_out = np.empty((val_rows.shape[0], Y.shape[1]), dtype=params.dtype)
+            val = (data, val_rows.astype(np.int64), buf, val_out, val_y)
         order = np.arange(n_train)
         # scikit-learn averages each batch's loss with np.average(weights=...): a
         # batch whose weights sum to zero is its ZeroDivisionError. Only weights
@@ -374,7 +377,7 @@ class BaseMLP(BaseEstimator):
                 if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
                     raise ZeroDivisionError(ZERO_WEIGHTS)
                 total, self._optimizer.t = run_epoch(
-                    ws, n_train, batch_size, hidden, out, loss, self.alpha, scale,
+                    *arrays, n_train, batch_size, hidden, out, loss, self.alpha, scale,
                     *self._optimizer.epoch_args(),
                 )  # fmt: skip
                 self.n_iter_ += 1
@@ -427,10 +430,11 @@ class BaseMLP(BaseEstimator):
 
     def _update_no_improvement_count(self, early_stopping, val, sample_weight):
         if early_stopping:
-            ws, cap, y_val = val
+            data, rows, buf, val_out, y_val = val
             hidden, out, _, _ = self._codes()
-            _engine.predict_validation(ws, cap, hidden, out)
-            val_score = self._score_outputs(ws.val_out, y_val, sample_weight)
+            _engine.predict(data, rows, self._params, buf.table, buf.cap, hidden, out, buf.acts,
+                            val_out)  # fmt: skip
+            val_score = self._score_outputs(val_out, y_val, sample_weight)
             self.validation_scores_.append(val_score)
             if self.verbose:
                 print("Validation score: %f" % self.validation_scores_[-1])

@@ -2,11 +2,10 @@
 
 - ``predict``: forward pass over given rows, chunk by chunk.
 - ``loss_gradient``: full-batch loss and gradient (Network.loss_gradient, L-BFGS).
-- ``run_epoch``: one epoch of minibatch SGD or Adam over the row order in a
-  ``Workspace``, written there by Python so the estimators reproduce
-  scikit-learn's shuffling exactly; ``run_epoch_row_by_row`` the same for
-  networks whose every layer is small (``epoch_kernel`` picks one);
-  ``predict_validation`` scores a Workspace's validation rows.
+- ``run_epoch``: one epoch of minibatch SGD or Adam over a row order drawn by
+  Python, so the estimators reproduce scikit-learn's shuffling exactly;
+  ``run_epoch_row_by_row`` the same for networks whose every layer is small
+  (``epoch_kernel`` picks one).
 
 All work buffers are allocated by the caller once per fit and reused; nothing
 here allocates. Rows of X are gathered through a row index into layer 0 of the
@@ -17,7 +16,7 @@ has a non-empty ``indptr``, dense data an empty one (see ``_data.kernel_data``).
 
 from ._activations import activate, backprop_derivative
 from ._backward import backward_pass, finish_gradient, squared_norm
-from ._config import BLAS_MIN_FLOPS, jit, jit_inline, jit_nrt
+from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 from ._losses import batch_loss, output_delta
@@ -51,34 +50,20 @@ def _forward_rows(X, X_data, X_indices, X_indptr, rows, start, n, n_features, pa
     forward_pass(params, table, hidden, out_code, acts, n)
 
 
-@jit_inline
-def _predict(X, X_data, X_indices, X_indptr, rows, params, table, cap, hidden, out_code, acts,
-             P):  # fmt: skip
+@jit
+def predict(X, rows, params, table, cap, hidden, out_code, acts, P):
+    """Write the network's outputs for rows X[rows] into P (len(rows), n_outputs)."""
+    dense, data, indices, indptr = X
     last = table.shape[0] - 1
     m = table[last, FAN_OUT]
     p_off = table[last, OUT_OFF]
     for start in range(0, rows.shape[0], cap):
         n = min(cap, rows.shape[0] - start)
-        _forward_rows(X, X_data, X_indices, X_indptr, rows, start, n, table[0, FAN_IN], params,
+        _forward_rows(dense, data, indices, indptr, rows, start, n, table[0, FAN_IN], params,
                       table, hidden, out_code, acts)  # fmt: skip
         for i in range(n):
             for k in range(m):
                 P[start + i, k] = acts[p_off + i * m + k]
-
-
-@jit
-def predict(X, rows, params, table, cap, hidden, out_code, acts, P):
-    """Write the network's outputs for rows X[rows] into P (len(rows), n_outputs)."""
-    dense, data, indices, indptr = X
-    _predict(dense, data, indices, indptr, rows, params, table, cap, hidden, out_code, acts, P)
-
-
-@jit_nrt  # reading a Workspace's fields needs Numba's runtime (it counts references
-# at each call of forward_pass here, once per chunk of rows)
-def predict_validation(w, cap, hidden, out_code):
-    """Outputs of the Workspace's validation rows, into ``w.val_out``."""
-    _predict(w.X, w.X_data, w.X_indices, w.X_indptr, w.val_rows, w.params, w.table, cap, hidden,
-             out_code, w.acts, w.val_out)  # fmt: skip
 
 
 @jit_inline
@@ -137,49 +122,29 @@ def epoch_kernel(sizes, batch_size):
     return run_epoch_row_by_row if small else run_epoch
 
 
-# The two entry points read the Workspace's fields, which needs Numba's runtime
-# (jit_nrt), and hand its arrays to the epoch loops, which do not.
-
-
-@jit_nrt
-def run_epoch(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver, lr,
-              momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
-    """One epoch of minibatch training over rows w.rows[:n_rows], in that order.
+@jit
+def run_epoch(X, Y, sw, rows, params, table, acts, deltas, grad, tmp, first, second, n_rows,
+              batch_size, hidden, out_code, loss, alpha, loss_scale, solver, lr, momentum,
+              nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
+    """One epoch of minibatch training over rows rows[:n_rows], in that order.
 
     Each batch's loss and gradient are those of ``loss_gradient`` on the batch;
-    the optimizer (``solver``: SGD or ADAM code) updates ``w.params`` in place
-    after every batch. ``w.state`` holds the optimizer's buffers (velocity; or
-    Adam's m and v), ``t`` the number of Adam steps taken before this epoch.
+    the optimizer (``solver``: SGD or ADAM code) updates ``params`` in place
+    after every batch. ``first`` and ``second`` are the optimizer's buffers
+    (the velocity, twice; or Adam's m and v), ``t`` the number of Adam steps
+    taken before this epoch.
 
     Returns (sum over batches of batch loss * batch rows, Adam steps taken).
+
+    Called from Python with its arrays each epoch: with Numba's reference counting
+    off (``_config``), passing arrays to a compiled call allocates nothing, and
+    costs ~1 us for all of them.
     """
-    state = w.state
-    return _epoch(w.X, w.X_data, w.X_indices, w.X_indptr, w.Y, w.sw, w.rows, w.params, w.table,
-                  w.acts, w.deltas, w.grad, w.tmp, state[0], state[state.shape[0] - 1], n_rows,
-                  batch_size, hidden, out_code, loss, alpha, loss_scale, solver, lr, momentum,
-                  nesterov, beta_1, beta_2, epsilon, t)  # fmt: skip
-
-
-@jit_nrt
-def run_epoch_row_by_row(w, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale,
-                         solver, lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
-    """``run_epoch`` computing each batch row by row (``_epoch_row_by_row``)."""
-    state = w.state
-    return _epoch_row_by_row(w.X, w.X_data, w.X_indices, w.X_indptr, w.Y, w.sw, w.rows,
-                             w.params, w.table, w.acts, w.deltas, w.grad, state[0],
-                             state[state.shape[0] - 1], n_rows, batch_size, hidden, out_code,
-                             loss, alpha, loss_scale, solver, lr, momentum, nesterov, beta_1,
-                             beta_2, epsilon, t)  # fmt: skip
-
-
-@jit
-def _epoch(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, deltas, grad, tmp,
-           first, second, n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver,
-           lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
+    dense, data, indices, indptr = X
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
-        total = _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, params,
+        total = _batch_loss_grad(dense, data, indices, indptr, Y, sw, rows, start, n, params,
                                  table, hidden, out_code, loss, acts, deltas, grad, tmp,
                                  False)  # fmt: skip
         value, t = _step(params, grad, first, second, table, sw, rows, start, n, total, alpha,
@@ -190,12 +155,11 @@ def _epoch(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, del
 
 
 @jit
-def _epoch_row_by_row(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table, acts, deltas,
-                      grad, first, second, n_rows, batch_size, hidden, out_code, loss, alpha,
-                      loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
-                      t):  # fmt: skip
-    """``_epoch`` for networks whose every layer is small: each batch's loss and
-    gradient are computed one row at a time.
+def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp, first, second,
+                         n_rows, batch_size, hidden, out_code, loss, alpha, loss_scale, solver,
+                         lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
+    """``run_epoch`` for networks whose every layer is small: each batch's loss and
+    gradient are computed one row at a time (``tmp`` is not used).
 
     For each row, the forward pass computes in_k = sum_j w_jk out_j + b_k neuron
     by neuron, and the backward pass adds out_j * delta_k to each weight's
@@ -208,6 +172,7 @@ def _epoch_row_by_row(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table
     call per batch cost ~20% of the seed network's epoch, and Numba's inlining
     (``jit_inline``) of a function this size costs ~1.5 s more of compilation.
     """
+    dense, data, indices, indptr = X
     last = table.shape[0] - 1
     m_out, p_off = table[last, FAN_OUT], table[last, OUT_OFF]
     zero = acts.dtype.type(0)
@@ -218,7 +183,7 @@ def _epoch_row_by_row(X, X_data, X_indices, X_indptr, Y, sw, rows, params, table
             grad[q] = 0
         total = 0.0
         for i in range(start, start + n):
-            _gather_rows(X, X_data, X_indices, X_indptr, rows, i, 1, table[0, FAN_IN], acts)
+            _gather_rows(dense, data, indices, indptr, rows, i, 1, table[0, FAN_IN], acts)
             for l in range(last + 1):
                 k, m = table[l, FAN_IN], table[l, FAN_OUT]
                 a_off, z_off, w_off, b_off = (

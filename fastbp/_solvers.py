@@ -35,8 +35,8 @@ class StochasticOptimizer:
         self.state = np.zeros((2 if self.code == ADAM else 1, n_params), dtype=dtype)
 
     def epoch_args(self):
-        """The optimizer's arguments of ``run_epoch``, in its order (its buffers,
-        ``state``, travel in the fit's Workspace)."""
+        """The optimizer's scalar arguments of ``run_epoch``, in its order (its
+        buffers, ``state``, are passed with the fit's other arrays)."""
         lr = self.learning_rate_init if self.code == ADAM else self.learning_rate
         return (
             self.code,

@@ -171,7 +171,7 @@ def test_blas_threads_during_a_fit(monkeypatch, hidden, batch, solver, threads):
     # BLAS thread; larger ones and lbfgs keep BLAS's own (None: not limited).
     from threadpoolctl import threadpool_info
 
-    from fastbp import _base
+    from fastbp import _engine
 
     def blas_threads():
         return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
@@ -180,16 +180,16 @@ def test_blas_threads_during_a_fit(monkeypatch, hidden, batch, solver, threads):
     before = blas_threads()
     assert before  # numpy's and scipy's BLAS are loaded by now
     seen = []
-    real = _base.make_workspace
+    real = _engine.epoch_kernel
 
     def spy(*args, **kwargs):
         seen.append(blas_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_base, "make_workspace", spy)
+    monkeypatch.setattr(_engine, "epoch_kernel", spy)
     X = np.random.RandomState(0).randn(300, 784 if hidden[0] == 256 else 64)
     est = MLPRegressor(hidden_layer_sizes=hidden, solver=solver, batch_size=batch, max_iter=1)
     est.fit(X, np.zeros(300))
-    # lbfgs builds no workspace (its threads: tests/test_reproducible.py)
+    # lbfgs runs no epochs (its threads: tests/test_reproducible.py)
     assert seen == ([] if solver == "lbfgs" else [{threads} if threads else before])
     assert blas_threads() == before

@@ -17,7 +17,6 @@ from fastbp._forward import affine
 from fastbp._layout import layer_table, work_buffers
 from fastbp._optimizers import adam_step, sgd_step
 from fastbp._tables import ADAM, SGD, SQUARED_ERROR
-from fastbp._workspace import make_workspace
 
 
 @pytest.mark.parametrize("n,k,m", [(1, 2, 3), (2, 5, 7), (600, 9, 11)])
@@ -87,15 +86,14 @@ def test_adam_step_is_sklearns():
     np.testing.assert_allclose(ours, np.concatenate(theirs), rtol=1e-14)
 
 
-def workspace(net, X, Y, sw, rows, batch, state):
+def epoch_arrays(net, X, Y, sw, rows, batch, state):
+    """The array arguments of the epoch kernels, in their order."""
     acts, deltas = work_buffers(net.layer_sizes, batch, net.dtype)
     grad = np.empty_like(net.params)
     tmp = np.empty(net.params.size, net.dtype)
     table = layer_table(net.layer_sizes, batch)
-    ws = make_workspace(kernel_data(X, net.dtype), Y, sw, net.params, table, state, acts, deltas,
-                        grad, tmp)  # fmt: skip
-    ws.rows[: len(rows)] = rows
-    return ws
+    return (kernel_data(X, net.dtype), Y, sw, np.asarray(rows, np.int64), net.params, table, acts,
+            deltas, grad, tmp, state[0], state[-1])  # fmt: skip
 
 
 def epoch_args(net, n_rows, batch, solver, alpha=0.0):
@@ -116,10 +114,10 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, sparse, sizes):
     net = Network(sizes, "tanh", random_state=0)
     ref = Network(sizes, "tanh", random_state=0)
     state = np.zeros((2, net.params.size))
-    ws = workspace(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, 5, state)
+    arrays = epoch_arrays(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, 5, state)
     epoch = epoch_kernel(sizes, 5)
     assert epoch is (run_epoch_row_by_row if len(sizes) == 3 else run_epoch)
-    total, t = epoch(ws, *epoch_args(net, 23, 5, solver, alpha=0.1))
+    total, t = epoch(*arrays, *epoch_args(net, 23, 5, solver, alpha=0.1))
 
     params = [ref.params.copy()]  # one flat piece: sklearn's optimizers take lists
     opt = (
@@ -152,12 +150,12 @@ def test_no_allocation_inside_the_epoch_loop(sizes, kernel):
     def allocations(n_samples, epochs):
         X, Y = rng.randn(n_samples, sizes[0]), rng.randn(n_samples, sizes[-1])
         for solver in (SGD, ADAM):
-            ws = workspace(net, X, Y, np.ones(n_samples), np.arange(n_samples), 32,
-                           np.zeros((2, net.params.size)))  # fmt: skip
-            kernel(ws, *epoch_args(net, n_samples, 32, solver))  # compile, warm up
+            arrays = epoch_arrays(net, X, Y, np.ones(n_samples), np.arange(n_samples), 32,
+                                  np.zeros((2, net.params.size)))  # fmt: skip
+            kernel(*arrays, *epoch_args(net, n_samples, 32, solver))  # compile, warm up
             before = rtsys.get_allocation_stats().alloc
             for _ in range(epochs):
-                kernel(ws, *epoch_args(net, n_samples, 32, solver))
+                kernel(*arrays, *epoch_args(net, n_samples, 32, solver))
             yield rtsys.get_allocation_stats().alloc - before
 
     assert list(allocations(64, 1)) == [0, 0]  # 2 minibatches, 1 epoch
