@@ -24,11 +24,16 @@ import numpy as np
 from bench.cases import LEARNING_RATE
 
 SYSTEMS = ("fastbp", "sklearn", "torch", "jax")
+# fastbp's engine alone (Network.train_epoch), timed beside the estimator where it
+# differs: the epochs, not the memory or start-up benchmarks.
+ENGINE = "fastbp-engine"
+TIMED = ("fastbp", ENGINE, "sklearn", "torch", "jax")
 
 
 def available(system):
     """Whether ``system``'s library can be imported here (without importing it)."""
-    module = {"fastbp": "fastbp", "sklearn": "sklearn", "torch": "torch", "jax": "jax"}[system]
+    module = {"fastbp": "fastbp", ENGINE: "fastbp", "sklearn": "sklearn", "torch": "torch",
+              "jax": "jax"}[system]  # fmt: skip
     return importlib.util.find_spec(module) is not None
 
 
@@ -118,6 +123,39 @@ class FastbpTrainer(EstimatorTrainer):
         import fastbp
 
         return fastbp.MLPRegressor
+
+
+class FastbpEngineTrainer:
+    """fastbp's engine alone: ``fastbp.Network.train_epoch``, one compiled call per
+    epoch over a NumPy permutation (as the JAX peer gets), from the same initial
+    weights as PyTorch and JAX. The estimator adds, once per epoch, scikit-learn's
+    RandomState shuffle, the loss curve and its stopping checks; train_epoch
+    checks its inputs at every call (finite X and y), as Network's methods do."""
+
+    def __init__(self, case, dtype, X, y):
+        import fastbp
+
+        self.X, self.y, self.batch = X, y, case.batch_size
+        self.net = fastbp.Network(case.layers, case.activation, dtype=dtype)
+        for i, (W, b) in enumerate(glorot_uniform(case, dtype)):
+            self.net.coefs[i][...] = W
+            self.net.intercepts[i][...] = b
+        self.rng = np.random.default_rng(0)
+
+    def epochs(self, n):
+        for _ in range(n):
+            order = self.rng.permutation(len(self.X))
+            self.net.train_epoch(self.X, self.y, self.batch, LEARNING_RATE, order=order)
+
+    def predict(self):
+        return self.net.forward(self.X)
+
+    def info(self):
+        return {}
+
+    @property
+    def param_dtype(self):
+        return self.net.params.dtype
 
 
 class SklearnTrainer(EstimatorTrainer):
@@ -299,6 +337,7 @@ class JaxTrainer:
 
 TRAINERS = {
     "fastbp": FastbpTrainer,
+    ENGINE: FastbpEngineTrainer,
     "sklearn": SklearnTrainer,
     "torch": TorchTrainer,
     "jax": JaxTrainer,

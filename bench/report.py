@@ -33,12 +33,14 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cases import CASES, DTYPES, epoch_flops
-from bench.peers import SYSTEMS, available
+from bench.peers import ENGINE, SYSTEMS, TIMED, available
 
 HERE = Path(__file__).resolve().parent
-NAMES = {"fastbp": "fastbp", "sklearn": "scikit-learn", "torch": "PyTorch", "jax": "JAX"}
+NAMES = {"fastbp": "fastbp", ENGINE: "fastbp engine", "sklearn": "scikit-learn",
+         "torch": "PyTorch", "jax": "JAX"}  # fmt: skip
 PEERS = [s for s in SYSTEMS if s != "fastbp"]
-COLORS = {"fastbp": "#d62728", "sklearn": "#1f77b4", "torch": "#ff7f0e", "jax": "#2ca02c"}
+COLORS = {"fastbp": "#d62728", ENGINE: "#9467bd", "sklearn": "#1f77b4", "torch": "#ff7f0e",
+          "jax": "#2ca02c"}  # fmt: skip
 # The targets for fastbp's speed-up over scikit-learn (stated for float32).
 SKLEARN_TARGETS = {"seed": 1000, "small": 30, "mid": 5, "large": 2}
 NOISY_IQR = 0.2  # a benchmark whose IQR exceeds this fraction of its median is flagged
@@ -208,7 +210,7 @@ def epoch_section(times, noisy, infos):
             peer = best_peer(t)
             winner = min(t, key=t.get)
             cells = []
-            for s in SYSTEMS:
+            for s in TIMED:
                 cell = fmt_time(t.get(s))
                 cells.append(f"**{cell}**" if s == winner else cell)
             vs_peer = "–"
@@ -224,14 +226,14 @@ def epoch_section(times, noisy, infos):
     header = [
         "case",
         "dtype",
-        *[NAMES[s] for s in SYSTEMS],
+        *[NAMES[s] for s in TIMED],
         "best peer ÷ fastbp",
         "sklearn ÷ fastbp",
     ]
     text = table(header, rows, ["l", "l"] + ["r"] * (len(header) - 2))
     missing = [
         NAMES[s] + ("" if available(s) else " (not installed)")
-        for s in SYSTEMS
+        for s in TIMED
         if not any(s in t for t in times.values())
     ]
     notes = [
@@ -261,6 +263,19 @@ def epoch_section(times, noisy, infos):
                 if median(v) > 0
                 else f"{NAMES[s]} below the noise"
                 for s, v in overhead.items()
+            )
+            + "."
+        )
+    engine = [(c, d) for (c, d), t in times.items() if {ENGINE, "fastbp"} <= set(t)]
+    if engine:
+        notes.append(
+            "fastbp engine: the engine alone, `fastbp.Network.train_epoch` (one compiled "
+            "call per epoch) over a NumPy permutation, as the JAX peer gets; it checks its "
+            "inputs at every call. The estimator adds, per epoch, scikit-learn's RandomState "
+            "shuffle, the loss curve and the stopping checks. Estimator ÷ engine: "
+            + ", ".join(
+                f"{c} {d} {fmt_ratio(times[(c, d)]['fastbp'] / times[(c, d)][ENGINE])}"
+                for c, d in sorted(engine, key=lambda p: (list(CASES).index(p[0]), p[1]))
             )
             + "."
         )
@@ -412,6 +427,10 @@ def targets_section(times, rates, results, memory):
                 f"{c} {d} ({NAMES[best_peer(times[(c, d)])[1]]} {fmt_ratio(ratios[(c, d)])})"
                 for c, d in lost
             )
+        engine = [p for p in pairs if ENGINE in times[p]]
+        if engine:
+            wins = sum(best_peer(times[p])[0] > times[p][ENGINE] for p in engine)
+            measured += f" (the engine alone, Network.train_epoch: {wins} of {len(engine)})"
         rows.append(["fastbp faster than every peer, every case, both dtypes", measured,
                      mark(not lost)])  # fmt: skip
     jax = [
@@ -721,7 +740,7 @@ def plot_results(times, path):
     import matplotlib.pyplot as plt
 
     groups = [(c, d) for c in CASES for d in DTYPES if (c, d) in times]
-    systems = [s for s in SYSTEMS if any(s in times[g] for g in groups)]
+    systems = [s for s in TIMED if any(s in times[g] for g in groups)]
     width = 0.8 / max(1, len(systems))
     fig, ax = plt.subplots(figsize=(12, 5.5), dpi=110)
     for i, s in enumerate(systems):

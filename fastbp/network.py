@@ -15,7 +15,15 @@ from . import _engine
 from ._config import CHUNK_ROWS
 from ._data import kernel_data
 from ._layout import coef_view, intercept_view, layer_table, n_params, work_buffers
-from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, check_pair, init_factor, lookup
+from ._tables import (
+    HIDDEN_ACTIVATIONS,
+    LOSSES,
+    OUTPUT_ACTIVATIONS,
+    SGD,
+    check_pair,
+    init_factor,
+    lookup,
+)
 
 DTYPES = (np.float32, np.float64)
 
@@ -262,6 +270,38 @@ class Network:
         self._check_finite("The forward pass", X, out)
         return out
 
+    def _check_training_data(self, X, y, loss, sample_weight, alpha):
+        """(loss code, X, Y (n, n_outputs), sample weights, alpha), checked; or a ValueError."""
+        code = lookup(LOSSES, loss, "loss")
+        check_pair(loss, self.output_activation)
+        X = self._check_X(X)
+        n = X.shape[0]
+        if n == 0:
+            raise ValueError("X has 0 samples; the loss needs at least one.")
+        if y is None:
+            raise ValueError("y is None; training needs targets.")
+        Y = as_float_array(y, "y", self.dtype, (1, 2))
+        n_out = self.layer_sizes[-1]
+        if Y.ndim == 1 and n_out == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape != (n, n_out):
+            raise ValueError(f"y must have shape ({n}, {n_out}), got {Y.shape}.")
+        if sample_weight is None:
+            sw = np.ones(n, dtype=self.dtype)
+        else:
+            sw = as_float_array(sample_weight, "sample_weight", self.dtype, 1)
+            if sw.shape != (n,):
+                raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}.")
+            if (sw < 0).any() or sw.sum() <= 0:
+                raise ValueError("sample_weight must be >= 0 with a positive sum.")
+        alpha = check_alpha(alpha)
+        if loss == "poisson" and (Y < 0).any():
+            raise ValueError("poisson loss needs y >= 0.")
+        if loss == "log_loss" and ((Y < 0) | (Y > 1)).any():
+            raise ValueError("log_loss needs targets in [0, 1] (probabilities or 0/1 labels).")
+        self._check_params()
+        return code, X, Y, sw, alpha
+
     def loss_gradient(self, X, y, loss="squared_error", sample_weight=None, alpha=0.0):
         """Loss and its gradient with respect to ``params``.
 
@@ -283,33 +323,8 @@ class Network:
         Raises a ValueError for malformed input or non-finite params, and a
         FloatingPointError if the loss or the gradient overflows.
         """
-        code = lookup(LOSSES, loss, "loss")
-        check_pair(loss, self.output_activation)
-        X = self._check_X(X)
+        code, X, Y, sw, alpha = self._check_training_data(X, y, loss, sample_weight, alpha)
         n = X.shape[0]
-        if n == 0:
-            raise ValueError("X has 0 samples; the loss needs at least one.")
-        if y is None:
-            raise ValueError("y is None; loss_gradient needs targets.")
-        Y = as_float_array(y, "y", self.dtype, (1, 2))
-        n_out = self.layer_sizes[-1]
-        if Y.ndim == 1 and n_out == 1:
-            Y = Y.reshape(-1, 1)
-        if Y.shape != (n, n_out):
-            raise ValueError(f"y must have shape ({n}, {n_out}), got {Y.shape}.")
-        if sample_weight is None:
-            sw = np.ones(n, dtype=self.dtype)
-        else:
-            sw = as_float_array(sample_weight, "sample_weight", self.dtype, 1)
-            if sw.shape != (n,):
-                raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}.")
-            if (sw < 0).any() or sw.sum() <= 0:
-                raise ValueError("sample_weight must be >= 0 with a positive sum.")
-        alpha = check_alpha(alpha)
-        if loss == "poisson" and (Y < 0).any():
-            raise ValueError("poisson loss needs y >= 0.")
-        if loss == "log_loss" and ((Y < 0) | (Y > 1)).any():
-            raise ValueError("log_loss needs targets in [0, 1] (probabilities or 0/1 labels).")
         self._check_params()
         grad = np.empty_like(self.params)
         cap = min(n, CHUNK_ROWS)
@@ -322,3 +337,81 @@ class Network:
         )  # fmt: skip
         self._check_finite("The loss or its gradient", X, np.array([value]), grad)
         return float(value), grad
+
+    def train_epoch(self, X, y, batch_size=32, learning_rate=0.01, order=None,
+                    loss="squared_error", sample_weight=None, alpha=0.0):  # fmt: skip
+        """One epoch of plain minibatch SGD over the rows of X, in compiled code.
+
+        The rows X[order] (all rows in their order by default) are cut into
+        consecutive batches of ``batch_size`` (the last one may be shorter), and
+        after each batch ``params -= learning_rate * grad``, with the loss and
+        gradient ``loss_gradient`` gives on that batch. To shuffle, pass a new
+        ``order`` each epoch, e.g. ``rng.permutation(len(X))``.
+
+        Returns the epoch's training loss: the batches' losses averaged with
+        their numbers of rows (what scikit-learn records in ``loss_curve_``).
+
+        Raises a ValueError for malformed input (the checks of ``loss_gradient``;
+        ``order`` must hold row numbers of X; every batch's sample weights must
+        have a positive sum), and a FloatingPointError if training diverges to
+        non-finite values, in which case ``params`` are left as they were.
+        """
+        code, X, Y, sw, alpha = self._check_training_data(X, y, loss, sample_weight, alpha)
+        n = X.shape[0]
+        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
+        if isinstance(learning_rate, np.ndarray) and learning_rate.ndim == 0:
+            learning_rate = learning_rate[()]
+        if not isinstance(learning_rate, Real) or not (
+            np.isfinite(learning_rate) and learning_rate > 0
+        ):
+            raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}.")
+        rows = np.arange(n, dtype=np.int64) if order is None else check_order(order, n)
+        if rows.shape[0] == 0:
+            raise ValueError("order is empty; an epoch needs at least one row.")
+        cap = int(min(batch_size, rows.shape[0]))
+        if sample_weight is not None:
+            sums = np.add.reduceat(sw[rows], np.arange(0, rows.shape[0], cap))
+            if not (sums > 0).all():
+                raise ValueError(
+                    "a batch's sample weights sum to 0; every batch needs a positive sum."
+                )
+        acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
+        grad = np.empty_like(self.params)
+        tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
+        velocity = np.zeros(0, self.dtype)  # plain SGD (momentum 0) never reads it
+        before = self.params.copy()
+        lr = float(learning_rate)
+        epoch = _engine.epoch_kernel(self.layer_sizes, cap)
+        total, _ = epoch(
+            kernel_data(X, self.dtype), Y, sw, rows, self.params,
+            layer_table(self.layer_sizes, cap), acts, deltas, grad, tmp, velocity, velocity,
+            rows.shape[0], cap, self._hidden, self._out, code, alpha, 1.0, SGD, lr, 0.0, False, 0.9,
+            0.999, 1e-8, 0,
+        )  # fmt: skip
+        value = total / rows.shape[0]
+        if not (np.isfinite(value) and np.isfinite(self.params).all()):
+            self.params[...] = before
+            raise FloatingPointError(
+                f"Training diverged to non-finite values in {np.dtype(self.dtype).name}; "
+                "params are left as they were before this epoch. Lower learning_rate or "
+                "scale X down."
+            )
+        return float(value)
+
+
+def check_order(order, n):
+    """``order`` as an int64 array of row numbers in [0, n), or a ValueError."""
+    try:
+        rows = np.asarray(order)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"order must be an array of row numbers: {exc}") from None
+    if rows.ndim != 1 or not (
+        rows.dtype.kind in "iu" or (rows.size == 0 and rows.dtype.kind == "f")
+    ):
+        raise ValueError(
+            f"order must be a 1-D array of integers, got {rows.dtype} of shape {rows.shape}."
+        )
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"order holds row numbers outside [0, {n}).")
+    return rows.astype(np.int64)

@@ -150,3 +150,90 @@ def test_bad_call_arguments(call, message):
     Y = np.random.RandomState(1).rand(4, 2)
     with pytest.raises(ValueError, match=message):
         call(net, X, Y)
+
+
+def sgd_by_hand(net, X, Y, order, batch_size, lr, **kw):
+    """train_epoch's reference: loss_gradient on each batch, then params -= lr * grad."""
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        sw = kw.get("sample_weight")
+        loss, grad = net.loss_gradient(
+            X[rows], Y[rows], sample_weight=None if sw is None else sw[rows],
+            alpha=kw.get("alpha", 0.0), loss=kw.get("loss", "squared_error"),
+        )  # fmt: skip
+        net.params -= net.dtype(lr) * grad
+        total += loss * len(rows)
+    return total / len(order)
+
+
+# [2, 3, 1] with batches of 4 trains row by row, [5, 16, 8, 2] with batches of 7 through
+# the batched path (_engine.epoch_kernel); orders: all rows, a shuffle, a subset with a
+# repeat and a ragged last batch.
+@pytest.mark.parametrize("sizes,batch", [([2, 3, 1], 4), ([5, 16, 8, 2], 7)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_train_epoch_is_sgd_on_loss_gradient(sizes, batch, dtype, weighted):
+    rng = np.random.RandomState(0)
+    X, Y = rng.randn(30, sizes[0]), rng.randn(30, sizes[-1])
+    sw = rng.uniform(0.5, 2, 30) if weighted else None
+    net = Network(sizes, "tanh", dtype=dtype, random_state=0)
+    ref = Network(sizes, "tanh", dtype=dtype, random_state=0)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for order in (None, rng.permutation(30), np.array([3, 3, 0, 29, 7, 12, 5, 8, 1, 2, 4])):
+        rows = np.arange(30) if order is None else order
+        kw = dict(sample_weight=sw, alpha=0.01)
+        expected = sgd_by_hand(ref, X, Y, rows, batch, 0.05, **kw)
+        got = net.train_epoch(X, Y, batch_size=batch, learning_rate=0.05, order=order, **kw)
+        np.testing.assert_allclose(net.params, ref.params, rtol=tol, atol=tol)
+        np.testing.assert_allclose(got, expected, rtol=tol)
+    assert net.params.dtype == dtype
+
+
+def test_train_epoch_lowers_the_loss_of_a_classifier():
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 2)
+    Y = (X[:, :1] * X[:, 1:] > 0).astype(float)
+    net = Network([2, 8, 1], "tanh", output_activation="logistic", random_state=0)
+    first = net.loss_gradient(X, Y, loss="log_loss")[0]
+    for _ in range(30):
+        net.train_epoch(X, Y, 10, 0.5, order=rng.permutation(200), loss="log_loss")
+    assert net.loss_gradient(X, Y, loss="log_loss")[0] < 0.5 * first
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=2.5), "batch_size"),
+        (dict(learning_rate=0), "learning_rate"),
+        (dict(learning_rate=np.inf), "learning_rate"),
+        (dict(learning_rate="fast"), "learning_rate"),
+        (dict(order=[0, 4]), r"outside \[0, 4\)"),
+        (dict(order=[-1]), "outside"),
+        (dict(order=[0.5, 1.0]), "integers"),
+        (dict(order=[[0, 1]]), "1-D"),
+        (dict(order=[]), "empty"),
+        (dict(sample_weight=[1, 0, 0, 1], batch_size=1), "batch's sample weights sum to 0"),
+        (dict(loss="hinge"), "Unknown loss"),
+        (dict(alpha=-1), "alpha"),
+    ],
+)
+def test_train_epoch_bad_arguments_leave_params_alone(kwargs, message):
+    net = Network([3, 4, 2], random_state=0)
+    X, Y = np.random.RandomState(0).rand(4, 3), np.random.RandomState(1).rand(4, 2)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=message):
+        net.train_epoch(X, Y, **{"batch_size": 2, **kwargs})
+    np.testing.assert_array_equal(net.params, before)
+
+
+def test_train_epoch_divergence_restores_params():
+    net = Network([1, 4, 1], "identity", random_state=0)
+    X = np.full((8, 1), 1e3)
+    before = net.params.copy()
+    with pytest.raises(FloatingPointError, match="left as they were"):
+        for _ in range(50):  # the loss grows tenfold and more each epoch, then overflows
+            net.train_epoch(X, np.full(8, 1e3), batch_size=1, learning_rate=1.0)
+            before = net.params.copy()
+    np.testing.assert_array_equal(net.params, before)
