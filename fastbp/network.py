@@ -191,6 +191,7 @@ class Network:
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["coefs"], state["intercepts"]
+        state.pop("_epoch_buffers", None)  # work buffers of train_epoch, remade on demand
         return state
 
     def __setstate__(self, state):
@@ -376,18 +377,13 @@ class Network:
                 raise ValueError(
                     "a batch's sample weights sum to 0; every batch needs a positive sum."
                 )
-        acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
-        grad = np.empty_like(self.params)
-        tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
-        velocity = np.zeros(0, self.dtype)  # plain SGD (momentum 0) never reads it
+        epoch, table, acts, deltas, grad, tmp = self._train_buffers(cap)
+        velocity = grad[:0]  # plain SGD (momentum 0) never reads it
         before = self.params.copy()
-        lr = float(learning_rate)
-        epoch = _engine.epoch_kernel(self.layer_sizes, cap)
         total, _ = epoch(
-            kernel_data(X, self.dtype), Y, sw, rows, self.params,
-            layer_table(self.layer_sizes, cap), acts, deltas, grad, tmp, velocity, velocity,
-            rows.shape[0], cap, self._hidden, self._out, code, alpha, 1.0, SGD, lr, 0.0, False, 0.9,
-            0.999, 1e-8, 0,
+            kernel_data(X, self.dtype), Y, sw, rows, self.params, table, acts, deltas, grad, tmp,
+            velocity, velocity, rows.shape[0], cap, self._hidden, self._out, code, alpha, 1.0,
+            SGD, float(learning_rate), 0.0, False, 0.9, 0.999, 1e-8, 0,
         )  # fmt: skip
         value = total / rows.shape[0]
         if not (np.isfinite(value) and np.isfinite(self.params).all()):
@@ -398,6 +394,19 @@ class Network:
                 "scale X down."
             )
         return float(value)
+
+    def _train_buffers(self, cap):
+        """train_epoch's kernel and work buffers for batches of ``cap`` rows, kept
+        between calls (making them anew cost more than a seed-network epoch)."""
+        kept = getattr(self, "_epoch_buffers", None)
+        if kept is None or kept[0] != cap:
+            acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
+            grad = np.empty_like(self.params)
+            tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
+            epoch = _engine.epoch_kernel(self.layer_sizes, cap)
+            table = layer_table(self.layer_sizes, cap)
+            kept = self._epoch_buffers = (cap, epoch, table, acts, deltas, grad, tmp)
+        return kept[1:]
 
 
 def check_order(order, n):
