@@ -7,7 +7,7 @@ _NO_INT = np.empty(0, dtype=np.int64)
 
 
 def kernel_data(X, dtype):
-    """Return (dense, data, indices, indptr) for ``_engine.load_rows``.
+    """Return (dense, data, indices, indptr) for ``_engine._gather_rows``.
 
     Dense X becomes a C-contiguous array of ``dtype`` (a copy only if needed);
     sparse X becomes CSR arrays, and the dense slot an empty (0, 0) array, so a

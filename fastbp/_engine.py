@@ -7,11 +7,12 @@
   ``run_epoch_row_by_row`` the same for networks whose every layer is small
   (``epoch_kernel`` picks one).
 
-All work buffers are allocated by the caller once per fit and reused; nothing
-here allocates. Rows of X are gathered through a row index into layer 0 of the
-activation buffer, so X may be any subset, in any order, of a dense or CSR
-matrix. X travels as four arrays (dense, data, indices, indptr): a CSR matrix
-has a non-empty ``indptr``, dense data an empty one (see ``_data.kernel_data``).
+All work buffers are allocated by the caller (once per fit, or kept by a
+Network) and reused; nothing here allocates. Rows of X are gathered through a
+row index into layer 0 of the activation buffer, so X may be any subset, in any
+order, of a dense or CSR matrix. X travels as four arrays (dense, data,
+indices, indptr): a CSR matrix has a non-empty ``indptr``, dense data an empty
+one (see ``_data.kernel_data``).
 """
 
 from ._activations import activate, backprop_derivative

@@ -33,7 +33,8 @@ from ._config import jit_inline
 
 @jit_inline
 def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.0, S=1.0):
-    """One SGD step with (Nesterov) momentum; ``velocity`` is updated in place."""
+    """One SGD step with (Nesterov) momentum; ``velocity`` is updated in place,
+    unless momentum is 0: then it is neither read nor written (it may be empty)."""
     dt = params.dtype.type
     lr_, mu, a, s = dt(lr), dt(momentum), dt(alpha), dt(S)
     unit = S == 1

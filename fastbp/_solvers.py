@@ -18,7 +18,8 @@ class StochasticOptimizer:
     """State of ``sgd`` or ``adam`` across epochs and calls of partial_fit.
 
     ``state`` holds the flat buffers the epoch kernel updates: the velocity
-    (SGD) or the first and second moments (Adam), laid out like ``params``.
+    (SGD; left at zero when momentum is 0) or the first and second moments
+    (Adam), laid out like ``params``.
     ``t`` counts Adam steps.
     """
 

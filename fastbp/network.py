@@ -130,13 +130,25 @@ def as_float_array(a, name, dtype, ndim):
     return arr
 
 
+def check_number(value, name, positive=False):
+    """``value`` as a float, or a ValueError unless it is a finite real number >= 0
+    (> 0 if ``positive``); booleans are not numbers here."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    ok = isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+    try:
+        number = float(value) if ok else None
+    except OverflowError:  # a Python int beyond float64
+        number = None
+    if number is None or not np.isfinite(number) or number < 0 or (positive and number == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}.")
+    return number
+
+
 def check_alpha(alpha):
     """``alpha`` as a float, or a ValueError unless it is a finite real number >= 0."""
-    if isinstance(alpha, np.ndarray) and alpha.ndim == 0:
-        alpha = alpha[()]
-    if not isinstance(alpha, Real) or not (np.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
-    return float(alpha)
+    return check_number(alpha, "alpha")
 
 
 class Network:
@@ -281,7 +293,7 @@ class Network:
             raise ValueError("X has 0 samples; the loss needs at least one.")
         if y is None:
             raise ValueError("y is None; training needs targets.")
-        Y = as_float_array(y, "y", self.dtype, (1, 2))
+        Y = np.ascontiguousarray(as_float_array(y, "y", self.dtype, (1, 2)))
         n_out = self.layer_sizes[-1]
         if Y.ndim == 1 and n_out == 1:
             Y = Y.reshape(-1, 1)
@@ -290,7 +302,7 @@ class Network:
         if sample_weight is None:
             sw = np.ones(n, dtype=self.dtype)
         else:
-            sw = as_float_array(sample_weight, "sample_weight", self.dtype, 1)
+            sw = np.ascontiguousarray(as_float_array(sample_weight, "sample_weight", self.dtype, 1))
             if sw.shape != (n,):
                 raise ValueError(f"sample_weight must have shape ({n},), got {sw.shape}.")
             if (sw < 0).any() or sw.sum() <= 0:
@@ -326,7 +338,6 @@ class Network:
         """
         code, X, Y, sw, alpha = self._check_training_data(X, y, loss, sample_weight, alpha)
         n = X.shape[0]
-        self._check_params()
         grad = np.empty_like(self.params)
         cap = min(n, CHUNK_ROWS)
         acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
@@ -349,8 +360,10 @@ class Network:
         gradient ``loss_gradient`` gives on that batch. To shuffle, pass a new
         ``order`` each epoch, e.g. ``rng.permutation(len(X))``.
 
-        Returns the epoch's training loss: the batches' losses averaged with
-        their numbers of rows (what scikit-learn records in ``loss_curve_``).
+        Returns the epoch's training loss: the batches' ``loss_gradient`` losses
+        averaged with their numbers of rows (scikit-learn's ``loss_curve_`` entry
+        for a network of one output; its squared_error is divided by the number of
+        outputs).
 
         Raises a ValueError for malformed input (the checks of ``loss_gradient``;
         ``order`` must hold row numbers of X; every batch's sample weights must
@@ -361,12 +374,7 @@ class Network:
         n = X.shape[0]
         if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
-        if isinstance(learning_rate, np.ndarray) and learning_rate.ndim == 0:
-            learning_rate = learning_rate[()]
-        if not isinstance(learning_rate, Real) or not (
-            np.isfinite(learning_rate) and learning_rate > 0
-        ):
-            raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}.")
+        learning_rate = check_number(learning_rate, "learning_rate", positive=True)
         rows = np.arange(n, dtype=np.int64) if order is None else check_order(order, n)
         if rows.shape[0] == 0:
             raise ValueError("order is empty; an epoch needs at least one row.")
@@ -378,12 +386,12 @@ class Network:
                     "a batch's sample weights sum to 0; every batch needs a positive sum."
                 )
         epoch, table, acts, deltas, grad, tmp = self._train_buffers(cap)
-        velocity = grad[:0]  # plain SGD (momentum 0) never reads it
+        velocity = grad[:0]  # with momentum 0 (below) the SGD step never touches it
         before = self.params.copy()
         total, _ = epoch(
             kernel_data(X, self.dtype), Y, sw, rows, self.params, table, acts, deltas, grad, tmp,
             velocity, velocity, rows.shape[0], cap, self._hidden, self._out, code, alpha, 1.0,
-            SGD, float(learning_rate), 0.0, False, 0.9, 0.999, 1e-8, 0,
+            SGD, learning_rate, 0.0, False, 0.9, 0.999, 1e-8, 0,
         )  # fmt: skip
         value = total / rows.shape[0]
         if not (np.isfinite(value) and np.isfinite(self.params).all()):

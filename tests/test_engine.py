@@ -96,17 +96,17 @@ def epoch_arrays(net, X, Y, sw, rows, batch, state):
             deltas, grad, tmp, state[0], state[-1])  # fmt: skip
 
 
-def epoch_args(net, n_rows, batch, solver, alpha=0.0):
-    return (n_rows, batch, net._hidden, net._out, SQUARED_ERROR, alpha, 1.0, solver, 0.01, 0.9,
-            True, 0.9, 0.999, 1e-8, 0)  # fmt: skip
+def epoch_args(net, n_rows, batch, solver, alpha=0.0, momentum=0.9):
+    return (n_rows, batch, net._hidden, net._out, SQUARED_ERROR, alpha, 1.0, solver, 0.01,
+            momentum, True, 0.9, 0.999, 1e-8, 0)  # fmt: skip
 
 
 # [4, 6, 2] with batches of 5 runs row by row (every layer below BLAS_MIN_FLOPS),
 # [4, 30, 20, 2] through the batched path; the reference is Network.loss_gradient.
 @pytest.mark.parametrize("sizes", [[4, 6, 2], [4, 30, 20, 2]], ids=["row-by-row", "batched"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("solver", [SGD, ADAM])
-def test_epoch_equals_minibatch_steps_through_the_api(solver, sparse, sizes):
+@pytest.mark.parametrize("solver,momentum", [(SGD, 0.9), (SGD, 0.0), (ADAM, 0.9)])
+def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, sizes):
     rng = np.random.RandomState(0)
     X, Y, sw = rng.randn(23, 4), rng.randn(23, 2), rng.uniform(0.5, 2, 23)
     X[X < 0.3] = 0  # zeros, stored or not
@@ -117,13 +117,13 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, sparse, sizes):
     arrays = epoch_arrays(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, 5, state)
     epoch = epoch_kernel(sizes, 5)
     assert epoch is (run_epoch_row_by_row if len(sizes) == 3 else run_epoch)
-    total, t = epoch(*arrays, *epoch_args(net, 23, 5, solver, alpha=0.1))
+    total, t = epoch(*arrays, *epoch_args(net, 23, 5, solver, alpha=0.1, momentum=momentum))
 
     params = [ref.params.copy()]  # one flat piece: sklearn's optimizers take lists
     opt = (
         AdamOptimizer(params, 0.01, 0.9, 0.999, 1e-8)
         if solver == ADAM
-        else SGDOptimizer(params, 0.01, "constant", 0.9, True)
+        else SGDOptimizer(params, 0.01, "constant", momentum, True)
     )
     expected_total = 0.0
     for start in range(0, 23, 5):

@@ -209,6 +209,8 @@ def test_train_epoch_lowers_the_loss_of_a_classifier():
         (dict(learning_rate=0), "learning_rate"),
         (dict(learning_rate=np.inf), "learning_rate"),
         (dict(learning_rate="fast"), "learning_rate"),
+        (dict(learning_rate=True), "learning_rate"),
+        (dict(learning_rate=10**400), "learning_rate"),
         (dict(order=[0, 4]), r"outside \[0, 4\)"),
         (dict(order=[-1]), "outside"),
         (dict(order=[0.5, 1.0]), "integers"),
@@ -217,6 +219,7 @@ def test_train_epoch_lowers_the_loss_of_a_classifier():
         (dict(sample_weight=[1, 0, 0, 1], batch_size=1), "batch's sample weights sum to 0"),
         (dict(loss="hinge"), "Unknown loss"),
         (dict(alpha=-1), "alpha"),
+        (dict(alpha=10**400), "alpha"),
     ],
 )
 def test_train_epoch_bad_arguments_leave_params_alone(kwargs, message):
