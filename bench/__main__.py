@@ -4,7 +4,7 @@
     python -m bench              # ~15 minutes on 2 cores
     python -m bench --dry-run    # print the steps only
     python -m bench -k small     # only the benchmarks pytest's -k selects, then the rest
-    python -m bench --skip scaling threads split_batch   # the pytest benchmarks and the report
+    python -m bench --skip interleaved scaling threads split_batch   # pytest's and the report
 
 Steps, each in its own process:
 
@@ -14,15 +14,17 @@ measure the fastbp of this checkout.
 1. ``pytest bench --benchmark-enable --benchmark-json=bench/results.json``: seconds per
    epoch of every system on every case, BLAS threads, GEMM references, start-up
    time, peak memory (bench/.memory.json);
-2. ``bench/scaling.py``: fastbp's epoch time against samples and width;
-3. ``bench/threads.py``: thread-parallel fits;
-4. ``bench/split_batch.py``: splitting each minibatch across the cores (an
+2. ``bench/interleaved.py``: every system's epochs again, timed in turn round by
+   round, so that ratios do not drift with the machine;
+3. ``bench/scaling.py``: fastbp's epoch time against samples and width;
+4. ``bench/threads.py``: thread-parallel fits;
+5. ``bench/split_batch.py``: splitting each minibatch across the cores (an
    experiment on fastbp's internal kernels: if it fails, the report quotes the
    figures committed with it);
-5. ``bench/report.py``: RESULTS.md, results.png, scaling.png.
+6. ``bench/report.py``: RESULTS.md, results.png, scaling.png.
 
 Every step runs even if one before it failed (the report shows what was measured);
-the exit status is non-zero if any of steps 1-3 or 5 failed. Peers that are not
+the exit status is non-zero if any step but 5 failed. Peers that are not
 installed are skipped; ``make bench`` installs them first.
 """
 
@@ -33,7 +35,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTPUTS = ("results.json", ".memory.json", "scaling.json", "threads.json", "split_batch.json")
+OUTPUTS = ("results.json", ".memory.json", "interleaved.json", "scaling.json", "threads.json",
+           "split_batch.json")  # fmt: skip
 INSTALL = {"torch": "pip install torch==2.13.0", "jax": "pip install jax jaxlib"}
 
 
@@ -46,6 +49,7 @@ def steps(select=None):
     # name: (command, required); a failed optional step does not fail the run.
     return {
         "pytest": (pytest, True),
+        "interleaved": ([py, "-m", "bench.interleaved", "--json", "bench/interleaved.json"], True),
         "scaling": ([py, "-m", "bench.scaling", "--json", "bench/scaling.json"], True),
         "threads": ([py, "-m", "bench.threads", "--json", "bench/threads.json"], True),
         "split_batch": (
@@ -65,7 +69,7 @@ def main(argv=None):
         "--skip",
         nargs="+",
         default=[],
-        choices=["scaling", "threads", "split_batch"],
+        choices=["interleaved", "scaling", "threads", "split_batch"],
         help="leave these steps out (their sections are then missing from the report)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")

@@ -409,7 +409,23 @@ def mark(ok):
     return "–" if ok is None else ("✓" if ok else "✗")
 
 
-def targets_section(times, rates, results, memory):
+def interleaved_lost(inter):
+    """(groups compared, [(case, dtype, system, ratio)] where a peer beat fastbp) in
+    bench/interleaved.py's figures."""
+    compared, lost = 0, []
+    for c in CASES:
+        for d in DTYPES:
+            ratios = (inter or {}).get(f"{c}-{d}", {}).get("vs_fastbp", {})
+            peers = [(r, s) for s, r in ratios.items() if s in PEERS]
+            if peers:
+                compared += 1
+                r, s = min(peers)
+                if r <= 1:
+                    lost.append((c, d, s, r))
+    return compared, lost
+
+
+def targets_section(times, rates, results, memory, inter=None):
     """The issue's targets, each with what this run measured and ✓/✗."""
     rows = []
     pairs = [
@@ -431,6 +447,15 @@ def targets_section(times, rates, results, memory):
         if engine:
             wins = sum(best_peer(times[p])[0] > times[p][ENGINE] for p in engine)
             measured += f" (the engine alone, Network.train_epoch: {wins} of {len(engine)})"
+        compared, inter_lost = interleaved_lost(inter)
+        if compared:
+            measured += (
+                f". Interleaved rounds: faster on {compared - len(inter_lost)} of {compared}"
+            )
+            if inter_lost:
+                measured += "; slower on " + ", ".join(
+                    f"{c} {d} ({NAMES[s]} {fmt_ratio(r)})" for c, d, s, r in inter_lost
+                )
         rows.append(["fastbp faster than every peer, every case, both dtypes", measured,
                      mark(not lost)])  # fmt: skip
     jax = [
@@ -733,6 +758,44 @@ def both_cores_section(results, threads, split):
 # ----------------------------------------------------------------------------- the charts
 
 
+def interleaved_section(inter):
+    """bench/interleaved.py's figures: every system timed in turn within each round."""
+    if not inter:
+        return None
+    groups = [(c, d) for c in CASES for d in DTYPES if f"{c}-{d}" in inter]
+    systems = [s for s in TIMED if any(s in inter[f"{c}-{d}"]["seconds"] for c, d in groups)]
+    rows = []
+    for c, d in groups:
+        g = inter[f"{c}-{d}"]
+        cells = [fmt_time(g["seconds"].get(s)) for s in systems]
+        peers = [(r, s) for s, r in g["vs_fastbp"].items() if s in PEERS]
+        best = min(peers) if peers else None
+        vs = (
+            f"{fmt_ratio(best[0])} ({NAMES[best[1]]}){' ✓' if best[0] > 1 else ' ✗'}"
+            if best
+            else "–"
+        )
+        engine = g["vs_fastbp"].get(ENGINE)
+        sk = g["vs_fastbp"].get("sklearn")
+        rows.append([f"{c} {CASES[c].label}", d, *cells, vs, fmt_ratio(sk),
+                     fmt_ratio(1 / engine) if engine else "–"])  # fmt: skip
+    header = ["case", "dtype", *[NAMES[s] for s in systems], "best peer ÷ fastbp",
+              "sklearn ÷ fastbp", "fastbp ÷ engine"]  # fmt: skip
+    rounds = sorted({inter[f"{c}-{d}"]["rounds"] for c, d in groups})
+    share = median(inter[f"{c}-{d}"]["round_s"] for c, d in groups)
+    compared, lost = interleaved_lost(inter)
+    text = table(header, rows, ["l", "l"] + ["r"] * (len(header) - 2))
+    return (
+        "The epoch benchmarks above time one system's rounds one after the other; on this "
+        "shared machine the speed of the same code drifts by up to 2× over minutes. Here "
+        "(bench/interleaved.py) each round times every system in turn, ~"
+        f"{fmt_time(share)} each, the order rotating, over {'/'.join(map(str, rounds))} rounds. "
+        "Times: medians over rounds; ratios: medians over rounds of the ratio within a round "
+        f"(above 1×, fastbp is faster). fastbp is faster than every peer on "
+        f"{compared - len(lost)} of {compared}.\n\n" + text
+    )
+
+
 def plot_results(times, path):
     import matplotlib
 
@@ -848,6 +911,7 @@ def main(argv=None):
     scaling = load("scaling.json", where)
     threads = load("threads.json", where)
     split = load("split_batch.json", where)
+    inter = load("interleaved.json", where)
     if results is None:
         sys.exit(f"{where / 'results.json'} not found: run `make bench` first")
     times, noisy = epoch_times(results)
@@ -864,7 +928,7 @@ def main(argv=None):
         "times. How each system is driven: bench/peers.py; how it is timed: "
         "bench/timing.py. Reproduce: `make bench` (or `fastbp bench` in a checkout).\n",
         "## Targets\n",
-        targets_section(times, rates, results, memory) + "\n",
+        targets_section(times, rates, results, memory, inter) + "\n",
         "## Machine\n",
         machine(results) + "\n",
         "## Seconds per epoch\n",
@@ -887,6 +951,7 @@ def main(argv=None):
     for title, section in (
         ("Time to first result in a fresh process", startup_section(results)),
         ("Peak memory, large case (784-256-128-10, 10,000 samples)", memory_section(memory)),
+        ("Side by side, interleaved", interleaved_section(inter)),
         ("Scaling", scaling_section(scaling)),
         ("Both cores", both_cores_section(results, threads, split)),
     ):

@@ -59,6 +59,24 @@ def memory():
     return out
 
 
+def interleaved():
+    """As bench/interleaved.py writes it: here JAX beats fastbp on seed in float32 only."""
+    out = {}
+    for case in CASES:
+        for dtype in DTYPES:
+            ratio = {s: FACTOR[s] / FACTOR["fastbp"] for s in TIMED if s != "fastbp"}
+            if case == "seed":
+                ratio["jax"] = 0.5 if dtype == "float32" else 1.2
+            out[f"{case}-{dtype}"] = dict(
+                seconds={s: SECONDS[case] * FACTOR[s] for s in TIMED},
+                vs_fastbp=ratio,
+                epochs_per_round={s: 3 for s in TIMED},
+                rounds=7,
+                round_s=0.15,
+            )
+    return out
+
+
 def scaling():
     points = [
         dict(axis=axis, dtype=dtype, x=x, seconds=1e-3 * x / xs[0])
@@ -77,6 +95,7 @@ def test_report_writes_every_section(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps(results()))
     (tmp_path / ".memory.json").write_text(json.dumps(memory()))
     (tmp_path / "scaling.json").write_text(json.dumps(scaling()))
+    (tmp_path / "interleaved.json").write_text(json.dumps(interleaved()))
     threads = {"small": dict(one_thread_s=2.0, two_threads_s=1.0, speedup=2.0, identical=True)}
     (tmp_path / "threads.json").write_text(json.dumps(threads))
     split = {"mid": {"blas_default": dict(one_thread_s=0.1, split_s=0.2, speedup=0.5)}}
@@ -86,12 +105,18 @@ def test_report_writes_every_section(tmp_path):
 
     text = (tmp_path / "RESULTS.md").read_text()
     for title in ("Targets", "Machine", "Seconds per epoch", "GFLOP/s", "Time to first result",
-                  "Peak memory", "Scaling", "Both cores"):  # fmt: skip
+                  "Peak memory", "Side by side, interleaved", "Scaling", "Both cores"):  # fmt: skip
         assert f"## {title}" in text
     targets = text.split("## Targets")[1].split("##")[0]
     # JAX is faster on seed (1.5x), so "faster than every peer" is not met; sklearn 50x is.
     assert "faster on 6 of 8; slower on seed float32 (JAX 0.667×), seed float64" in targets
     assert "(the engine alone, Network.train_epoch: 6 of 8)" in targets
+    assert "Interleaved rounds: faster on 7 of 8; slower on seed float32 (JAX 0.5×)" in targets
+    inter = text.split("## Side by side, interleaved")[1].split("##")[0]
+    assert "~150 ms each, the order rotating, over 7 rounds" in inter
+    assert "faster than every peer on 7 of 8" in inter
+    assert "| seed 1-2-1 | float32 | 100 µs | 80 µs |" in inter
+    assert "| 0.5× (JAX) ✗ | 50× | 1.25× |" in inter
     assert "Estimator ÷ engine: seed float32 1.25×, seed float64 1.25×, small" in text
     assert "| ≥ 30× scikit-learn on small (float32) | float32 50×, float64 50× | ✓ |" in targets
     assert "| ≥ 1,000× scikit-learn on seed (float32) | float32 50×, float64 50× | ✗ |" in targets

@@ -23,14 +23,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
-from threadpoolctl import threadpool_limits
 
 from . import _engine
 from ._config import BLAS_THREADS_MIN_FLOPS, CHUNK_ROWS
 from ._data import kernel_data
 from ._layout import coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
-from ._solvers import StochasticOptimizer, minimize_lbfgs
+from ._solvers import StochasticOptimizer, blas_controller, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
 from .network import init_params
 
@@ -46,7 +45,7 @@ def single_blas_thread_off_main():
     which pay on large layers."""
     if threading.current_thread() is threading.main_thread():
         return nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return blas_controller().limit(limits=1)
 
 
 def single_blas_thread_for_small_products(sizes, batch_size):
@@ -56,7 +55,9 @@ def single_blas_thread_for_small_products(sizes, batch_size):
     largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
     if largest >= BLAS_THREADS_MIN_FLOPS:
         return nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    # The controller found once (_solvers.blas_controller): threadpool_limits would
+    # scan the process's libraries again, ~3 ms, most of a small fit's fixed cost.
+    return blas_controller().limit(limits=1)
 
 
 def check_sparse_structure(X):
