@@ -13,21 +13,14 @@ over rounds of its time over fastbp's in the same round.
 
 import argparse
 import json
-import math
-import time
 from statistics import median
 
 from bench.cases import CASES, DTYPES, make_data
 from bench.peers import TIMED, available, make_trainer
+from bench.timing import epochs_per_round, timed
 
 ROUND_S = 0.15  # wall time of one system's share of a round
 ROUNDS = 7
-
-
-def timed(func, *args):
-    start = time.perf_counter()
-    func(*args)
-    return time.perf_counter() - start
 
 
 def measure_group(case_name, dtype, rounds=ROUNDS, round_s=ROUND_S, n_samples=None):
@@ -39,7 +32,7 @@ def measure_group(case_name, dtype, rounds=ROUNDS, round_s=ROUND_S, n_samples=No
     n = {}
     for s, trainer in trainers.items():
         trainer.epochs(1)  # compile (Numba, XLA), allocate: not timed
-        n[s] = max(1, math.ceil(round_s / timed(trainer.epochs, 1)))
+        n[s] = epochs_per_round(trainer, round_s)
     systems = list(trainers)
     per_round = {s: [] for s in systems}
     for r in range(rounds):

@@ -63,12 +63,12 @@ def glorot_uniform(case, dtype, seed=0):
 # call is then ``fit`` with warm_start=True and max_iter=n, which continues from the
 # current weights for exactly n epochs (tol=0 and n_iter_no_change=10**9 never stop
 # early). The call includes one fit's fixed cost (input validation, buffer set-up:
-# ~0.5 ms for fastbp, more for scikit-learn), which the benchmarks make negligible by
-# choosing n so that a call lasts ~0.3 s, and which they measure and record on the
-# side (extra_info["fit_overhead_s"]). The alternative, (t(E2 epochs) - t(E1 epochs)) /
-# (E2 - E1), cancels that fixed cost exactly but is the difference of two noisy
-# timings: on this shared 2-core machine it is noisier than the cost it removes, and
-# it can come out negative for the fast cases.
+# ~1 ms for fastbp, more for scikit-learn), which the benchmarks make negligible by
+# choosing n so that a call lasts ~0.3 s (timing.epochs_per_round), and which they
+# measure and record on the side (extra_info["fit_overhead_s"]). The alternative,
+# (t(E2 epochs) - t(E1 epochs)) / (E2 - E1), cancels that fixed cost exactly but is
+# the difference of two noisy timings: on this shared 2-core machine it is noisier
+# than the cost it removes, and it can come out negative for the fast cases.
 # --------------------------------------------------------------------------------------
 
 

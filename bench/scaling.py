@@ -13,7 +13,6 @@ median round divided by n. Run by ``make bench``; bench/report.py plots it.
 
 import argparse
 import json
-import math
 import sys
 import time
 from dataclasses import replace
@@ -26,6 +25,7 @@ import numpy as np
 
 from bench.cases import CASES, DTYPES, make_data
 from bench.peers import make_trainer
+from bench.timing import epochs_per_round
 
 SAMPLES = (2_500, 5_000, 10_000, 20_000, 40_000)
 WIDTHS = (16, 32, 64, 128, 256)
@@ -37,9 +37,7 @@ def seconds_per_epoch(case, dtype, n_samples, round_s=ROUND_S, rounds=ROUNDS):
     X, y = make_data(case, dtype, n_samples=n_samples)
     trainer = make_trainer("fastbp", case, dtype, X, y)
     trainer.epochs(1)  # compile and initialise
-    start = time.perf_counter()
-    trainer.epochs(1)
-    n = max(1, math.ceil(round_s / (time.perf_counter() - start)))
+    n = epochs_per_round(trainer, round_s)
     times = []
     for _ in range(rounds):
         start = time.perf_counter()

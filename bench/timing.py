@@ -2,12 +2,12 @@
 bench/test_bench_epochs.py and bench/test_bench_blas_threads.py.
 
 Compilation and warm-up stay out of the timings: the trainer runs one epoch before
-anything is timed. A timed round is ``n`` epochs, ``n`` chosen so that a round lasts
-about ROUND_S; the figure is the median round divided by ``n`` (extra_info
-"seconds_per_epoch"). With benchmarking disabled (plain ``pytest``), it is a smoke
-test on a few minibatches of the case's data (cases.smoke_samples): two epochs,
-then it checks that the second lowered the training loss, that the outputs are
-finite and that training kept the dtype.
+anything is timed. A timed round is ``n`` epochs, ``n`` chosen so that a round
+lasts about ROUND_S (``epochs_per_round``); the figure is the median round divided
+by ``n`` (extra_info "seconds_per_epoch"). With benchmarking disabled (plain
+``pytest``), it is a smoke test on a few minibatches of the case's data
+(cases.smoke_samples): two epochs, then it checks that the second lowered the
+training loss, that the outputs are finite and that training kept the dtype.
 """
 
 import math
@@ -29,6 +29,21 @@ def timed(func, *args):
     return time.perf_counter() - start
 
 
+def epochs_per_round(trainer, round_s, cap=MAX_EPOCHS_PER_ROUND):
+    """Epochs per timed call, so that a call lasts about ``round_s``.
+
+    Found by doubling from one epoch until a call lasts half of it: a single
+    epoch's time would include a whole fit call's fixed cost (validation, buffers:
+    ~1 ms for fastbp, 10x the seed network's epoch) and give far too few epochs.
+    """
+    n = 1
+    while True:
+        t = timed(trainer.epochs, n)
+        if t >= round_s / 2 or n >= cap:
+            return cap if t <= 0 else max(1, min(cap, math.ceil(n * round_s / t)))
+        n *= 2
+
+
 def time_epochs(benchmark, system, case_name, dtype):
     """Build ``system``'s trainer on the case, time its epochs, check what it learnt.
     Returns the figures, also stored in benchmark.extra_info."""
@@ -45,8 +60,7 @@ def time_epochs(benchmark, system, case_name, dtype):
         benchmark(trainer.epochs, 1)
         info.update(epochs_per_round=1, n_samples=len(X))
     else:
-        one = timed(trainer.epochs, 1)
-        n = max(1, min(MAX_EPOCHS_PER_ROUND, math.ceil(ROUND_S / one)))
+        n = epochs_per_round(trainer, ROUND_S)
         benchmark.pedantic(trainer.epochs, args=(n,), rounds=ROUNDS, iterations=1)
         stats = benchmark.stats.stats
         per_epoch = stats.median / n
