@@ -26,9 +26,9 @@ def blas_threads():
 def test_blas_threads(benchmark, monkeypatch, case_name, dtype, limit):
     import scipy.linalg  # noqa: F401 - SciPy's BLAS, loaded so that it is limited too
 
-    from fastbp import _base
+    from fastbp import _threads
 
-    monkeypatch.setattr(_base, "BLAS_THREADS_MIN_FLOPS", 0)  # fits keep BLAS's threads
+    monkeypatch.setattr(_threads, "BLAS_THREADS_MIN_FLOPS", 0)  # fits keep BLAS's threads
 
     benchmark.group = f"blas-threads-{case_name}-{dtype}"
     with threadpool_limits(limit, user_api="blas") if limit else nullcontext():

@@ -9,7 +9,6 @@ one flat parameter buffer (``coefs_`` and ``intercepts_`` are views into it)
 trained by the compiled kernels in ``_engine``.
 """
 
-import threading
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -25,39 +24,17 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _engine
-from ._config import BLAS_THREADS_MIN_FLOPS, CHUNK_ROWS
+from ._config import CHUNK_ROWS
 from ._data import kernel_data
 from ._layout import coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
-from ._solvers import StochasticOptimizer, blas_controller, minimize_lbfgs
+from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
+from ._threads import single_blas_thread_for_small_products, single_blas_thread_off_main
 from .network import init_params
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"  # numpy's, in scikit-learn's loss
-
-
-def single_blas_thread_off_main():
-    """Fits running in worker threads (joblib's threading backend, Dask threads)
-    use one BLAS thread each: measured on 2 cores, 2 threads each fitting with
-    2-thread BLAS ran 0.66x as fast as one fit at a time; with 1-thread BLAS,
-    1.9x (bench/threads.py). Fits on the main thread keep BLAS's own threads,
-    which pay on large layers."""
-    if threading.current_thread() is threading.main_thread():
-        return nullcontext()
-    return blas_controller().limit(limits=1)
-
-
-def single_blas_thread_for_small_products(sizes, batch_size):
-    """One BLAS thread for minibatch training when every layer's product for a
-    batch is below BLAS_THREADS_MIN_FLOPS multiply-adds (see _config.py), where
-    splitting each product across threads costs more than it saves."""
-    largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-    if largest >= BLAS_THREADS_MIN_FLOPS:
-        return nullcontext()
-    # The controller found once (_solvers.blas_controller): threadpool_limits would
-    # scan the process's libraries again, ~3 ms, most of a small fit's fixed cost.
-    return blas_controller().limit(limits=1)
 
 
 def check_sparse_structure(X):

@@ -9,9 +9,9 @@ import numpy as np
 import scipy.optimize
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
-from threadpoolctl import ThreadpoolController
 
 from ._tables import ADAM, SOLVERS
+from ._threads import blas_controller
 
 
 class StochasticOptimizer:
@@ -69,18 +69,6 @@ class StochasticOptimizer:
         if verbose:
             print(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
-
-
-_BLAS = None
-
-
-def blas_controller():
-    """threadpoolctl's controller of the loaded BLAS libraries (numpy's and
-    scipy's OpenBLAS), found once: scanning the loaded libraries costs ~1 ms."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = ThreadpoolController().select(user_api="blas")
-    return _BLAS
 
 
 def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback=None):

@@ -24,6 +24,7 @@ from ._tables import (
     init_factor,
     lookup,
 )
+from ._threads import single_blas_thread_for_small_products, single_blas_thread_off_main
 
 DTYPES = (np.float32, np.float64)
 
@@ -388,11 +389,14 @@ class Network:
         epoch, table, acts, deltas, grad, tmp = self._train_buffers(cap)
         velocity = grad[:0]  # with momentum 0 (below) the SGD step never touches it
         before = self.params.copy()
-        total, _ = epoch(
-            kernel_data(X, self.dtype), Y, sw, rows, self.params, table, acts, deltas, grad, tmp,
-            velocity, velocity, rows.shape[0], cap, self._hidden, self._out, code, alpha, 1.0,
-            SGD, learning_rate, 0.0, False, 0.9, 0.999, 1e-8, 0,
-        )  # fmt: skip
+        # BLAS's threads as the estimators use them (_threads.py)
+        small = single_blas_thread_for_small_products(self.layer_sizes, cap)
+        with single_blas_thread_off_main(), small:
+            total, _ = epoch(
+                kernel_data(X, self.dtype), Y, sw, rows, self.params, table, acts, deltas, grad,
+                tmp, velocity, velocity, rows.shape[0], cap, self._hidden, self._out, code, alpha,
+                1.0, SGD, learning_rate, 0.0, False, 0.9, 0.999, 1e-8, 0,
+            )  # fmt: skip
         value = total / rows.shape[0]
         if not (np.isfinite(value) and np.isfinite(self.params).all()):
             self.params[...] = before

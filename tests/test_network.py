@@ -240,3 +240,31 @@ def test_train_epoch_divergence_restores_params():
             net.train_epoch(X, np.full(8, 1e3), batch_size=1, learning_rate=1.0)
             before = net.params.copy()
     np.testing.assert_array_equal(net.params, before)
+
+
+@pytest.mark.parametrize(
+    "sizes,batch,threads", [([64, 128, 64, 10], 64, 1), ([784, 256, 10], 128, None)]
+)
+def test_train_epoch_uses_blas_threads_as_the_estimators(monkeypatch, sizes, batch, threads):
+    # One BLAS thread when every product per batch is small (_threads.py); BLAS's own
+    # threads (None: not limited) on large layers.
+    from threadpoolctl import threadpool_info
+
+    from fastbp import _engine
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    Network([2, 2, 1]).train_epoch(np.zeros((3, 2)), np.zeros(3))  # loads SciPy's BLAS
+    before, seen, real = blas_threads(), [], _engine.run_epoch
+
+    def spy(*args):
+        seen.append(blas_threads())
+        return real(*args)
+
+    monkeypatch.setattr(_engine, "run_epoch", spy)
+    rng = np.random.RandomState(0)
+    net = Network(sizes, random_state=0)
+    net.train_epoch(rng.randn(300, sizes[0]), rng.randn(300, sizes[-1]), batch_size=batch)
+    assert seen == [{threads} if threads else before]
+    assert blas_threads() == before

@@ -1,0 +1,52 @@
+"""How many BLAS threads the kernels' matrix products use, in one place.
+
+BLAS (OpenBLAS here) splits each product across its threads, one per core. That
+pays on large layers and costs on small ones, where the threads spend longer
+waking up and waiting for each other than computing. The rules, measured on the
+2-core machine (bench/RESULTS.md, "Both cores"):
+
+- minibatch training uses one BLAS thread unless some layer's product for a
+  batch reaches ``BLAS_THREADS_MIN_FLOPS`` multiply-adds (``_config.py``);
+- fits in worker threads (joblib's threading backend, Dask threads) use one BLAS
+  thread each.
+"""
+
+import threading
+from contextlib import nullcontext
+
+from threadpoolctl import ThreadpoolController
+
+from ._config import BLAS_THREADS_MIN_FLOPS
+
+_BLAS = None
+
+
+def blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries (numpy's and
+    scipy's OpenBLAS), found once: scanning the loaded libraries costs ~1-3 ms,
+    which ``threadpool_limits`` would pay on every fit."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController().select(user_api="blas")
+    return _BLAS
+
+
+def single_blas_thread_off_main():
+    """Fits running in worker threads (joblib's threading backend, Dask threads)
+    use one BLAS thread each: measured on 2 cores, 2 threads each fitting with
+    2-thread BLAS ran 0.66x as fast as one fit at a time; with 1-thread BLAS,
+    1.9x (bench/threads.py). Fits on the main thread keep BLAS's own threads,
+    which pay on large layers."""
+    if threading.current_thread() is threading.main_thread():
+        return nullcontext()
+    return blas_controller().limit(limits=1)
+
+
+def single_blas_thread_for_small_products(sizes, batch_size):
+    """One BLAS thread for minibatch training when every layer's product for a
+    batch is below BLAS_THREADS_MIN_FLOPS multiply-adds (see _config.py), where
+    splitting each product across threads costs more than it saves."""
+    largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
+    if largest >= BLAS_THREADS_MIN_FLOPS:
+        return nullcontext()
+    return blas_controller().limit(limits=1)
