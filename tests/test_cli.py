@@ -43,6 +43,7 @@ def test_bench_runs_what_make_bench_runs(capfd):
     steps = out.strip().splitlines()[1:]  # after "running the suite of ..."
     assert [s.split()[1:3] for s in steps] == [
         ["-m", "pytest"],
+        ["-m", "bench.interleaved"],
         ["-m", "bench.scaling"],
         ["-m", "bench.threads"],
         ["-m", "bench.split_batch"],
@@ -62,7 +63,12 @@ def test_bench_passes_its_options_on(capfd):
     assert code == 0, err
     steps = out.strip().splitlines()[1:]
     assert steps[0].endswith("-k small")
-    assert [s.split()[2] for s in steps] == ["pytest", "bench.scaling", "bench.report"]
+    assert [s.split()[2] for s in steps] == [
+        "pytest",
+        "bench.interleaved",
+        "bench.scaling",
+        "bench.report",
+    ]
 
 
 def test_bench_outside_a_checkout_says_what_to_do(tmp_path):
