@@ -129,8 +129,10 @@ class FastbpEngineTrainer:
     """fastbp's engine alone: ``fastbp.Network.train_epoch``, one compiled call per
     epoch over a NumPy permutation (as the JAX peer gets), from the same initial
     weights as PyTorch and JAX. The estimator adds, once per epoch, scikit-learn's
-    RandomState shuffle, the loss curve and its stopping checks; train_epoch
-    checks its inputs at every call (finite X and y), as Network's methods do."""
+    RandomState shuffle, the loss curve and its stopping checks. The data are
+    made here as C-contiguous arrays of the dtype, so the epochs skip the checks
+    of their values (``check_input=False``), as a caller running many epochs on
+    data it checked once would."""
 
     def __init__(self, case, dtype, X, y):
         import fastbp
@@ -145,7 +147,9 @@ class FastbpEngineTrainer:
     def epochs(self, n):
         for _ in range(n):
             order = self.rng.permutation(len(self.X))
-            self.net.train_epoch(self.X, self.y, self.batch, LEARNING_RATE, order=order)
+            self.net.train_epoch(
+                self.X, self.y, self.batch, LEARNING_RATE, order=order, check_input=False
+            )
 
     def predict(self):
         return self.net.forward(self.X)

@@ -269,9 +269,9 @@ def epoch_section(times, noisy, infos):
     engine = [(c, d) for (c, d), t in times.items() if {ENGINE, "fastbp"} <= set(t)]
     if engine:
         notes.append(
-            "fastbp engine: the engine alone, `fastbp.Network.train_epoch` (one compiled "
-            "call per epoch) over a NumPy permutation, as the JAX peer gets; it checks its "
-            "inputs at every call. The estimator adds, per epoch, scikit-learn's RandomState "
+            "fastbp engine: the engine alone, `fastbp.Network.train_epoch(..., "
+            "check_input=False)` (one compiled call per epoch) over a NumPy permutation, as "
+            "the JAX peer gets. The estimator adds, per epoch, scikit-learn's RandomState "
             "shuffle, the loss curve and the stopping checks. Estimator ÷ engine: "
             + ", ".join(
                 f"{c} {d} {fmt_ratio(times[(c, d)]['fastbp'] / times[(c, d)][ENGINE])}"

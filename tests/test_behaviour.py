@@ -163,12 +163,18 @@ def test_cli_demo(tmp_path):
 
 @pytest.mark.parametrize(
     "hidden,batch,solver,threads",
-    [((128, 64), 64, "sgd", 1), ((256, 128), 128, "adam", None), ((128, 64), 64, "lbfgs", None)],
-    ids=["small-products", "large-products", "lbfgs"],
+    [
+        ((128, 64), 64, "sgd", 1),
+        ((256, 128), 128, "adam", None),
+        ((128, 64), 64, "lbfgs", None),
+        ((2,), 1, "sgd", None),
+    ],
+    ids=["small-products", "large-products", "lbfgs", "no-blas-products"],
 )
 def test_blas_threads_during_a_fit(monkeypatch, hidden, batch, solver, threads):
     # Minibatch fits whose products are all below BLAS_THREADS_MIN_FLOPS run with one
-    # BLAS thread; larger ones and lbfgs keep BLAS's own (None: not limited).
+    # BLAS thread; larger ones, lbfgs, and those making no BLAS call (every product
+    # below BLAS_MIN_FLOPS) keep BLAS's own (None: not limited).
     from threadpoolctl import threadpool_info
 
     from fastbp import _engine
@@ -187,7 +193,7 @@ def test_blas_threads_during_a_fit(monkeypatch, hidden, batch, solver, threads):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(_engine, "epoch_kernel", spy)
-    X = np.random.RandomState(0).randn(300, 784 if hidden[0] == 256 else 64)
+    X = np.random.RandomState(0).randn(300, {256: 784, 128: 64, 2: 3}[hidden[0]])
     est = MLPRegressor(hidden_layer_sizes=hidden, solver=solver, batch_size=batch, max_iter=1)
     est.fit(X, np.zeros(300))
     # lbfgs runs no epochs (its threads: tests/test_reproducible.py)

@@ -268,3 +268,42 @@ def test_train_epoch_uses_blas_threads_as_the_estimators(monkeypatch, sizes, bat
     net.train_epoch(rng.randn(300, sizes[0]), rng.randn(300, sizes[-1]), batch_size=batch)
     assert seen == [{threads} if threads else before]
     assert blas_threads() == before
+
+
+@pytest.mark.parametrize("sizes,batch", [([2, 3, 1], 4), ([5, 16, 8, 2], 7)])
+def test_train_epoch_without_input_checks_trains_the_same(sizes, batch):
+    rng = np.random.RandomState(0)
+    X, Y, sw = rng.randn(30, sizes[0]), rng.randn(30, sizes[-1]), rng.uniform(0.5, 2, 30)
+    y = Y[:, 0].copy() if sizes[-1] == 1 else Y  # 1-D targets for one output
+    checked = Network(sizes, "tanh", random_state=0)
+    trusted = Network(sizes, "tanh", random_state=0)
+    for _ in range(3):
+        order = rng.permutation(30)
+        kw = dict(batch_size=batch, learning_rate=0.05, order=order, sample_weight=sw, alpha=0.1)
+        a = checked.train_epoch(X, y, **kw)
+        b = trusted.train_epoch(X, y, check_input=False, **kw)
+        assert a == b
+        np.testing.assert_array_equal(trusted.params, checked.params)
+
+
+@pytest.mark.parametrize(
+    "X,y,kwargs,message",
+    [
+        ([[0.0, 1.0, 2.0]] * 4, None, {}, "X must be a C-contiguous float64 array of shape"),
+        (np.zeros((4, 3), np.float32), None, {}, "X must be .* got float32"),
+        (np.zeros((3, 4)).T, None, {}, "C-contiguous"),
+        (np.zeros((4, 6))[:, ::2], None, {}, "C-contiguous"),
+        (None, np.zeros((4, 3)), {}, r"y must .* shape \(4, 2\)"),
+        (None, None, dict(sample_weight=np.ones(5)), r"sample_weight must .* \(4,\)"),
+        (None, None, dict(order=[0, 9]), r"outside \[0, 4\)"),
+        (np.zeros((0, 3)), np.zeros((0, 2)), {}, "0 samples"),
+    ],
+)
+def test_train_epoch_without_input_checks_still_checks_what_the_kernels_read(X, y, kwargs, message):
+    net = Network([3, 4, 2], random_state=0)
+    X = np.random.RandomState(0).rand(4, 3) if X is None else X
+    y = np.random.RandomState(1).rand(4, 2) if y is None else y
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=message):
+        net.train_epoch(X, y, batch_size=2, check_input=False, **kwargs)
+    np.testing.assert_array_equal(net.params, before)
