@@ -348,9 +348,10 @@ class BaseMLP(BaseEstimator):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    perm = np.arange(n_train)
-                    self._random_state.shuffle(perm)
-                    order = order[perm]
+                    # scikit-learn draws a permutation p of arange(n) and takes
+                    # order[p]; shuffling order in place makes the same swaps
+                    # (RandomState.shuffle's draws depend on the length alone).
+                    self._random_state.shuffle(order)
                 np.take(train_rows, order, out=epoch_rows)
                 if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
                     raise ZeroDivisionError(ZERO_WEIGHTS)
