@@ -26,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from . import _engine
 from ._config import CHUNK_ROWS
 from ._data import kernel_data
-from ._layout import coef_view, intercept_view, layer_table, work_buffers
+from ._layout import Buffers, coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
 from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
@@ -45,17 +45,6 @@ def check_sparse_structure(X):
     if sp.issparse(X) and X.format in ("csr", "csc"):
         copy = type(X)((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
         copy.check_format(full_check=True)
-
-
-class Buffers:
-    """The work buffers of a fit for batches of ``cap`` rows, allocated once."""
-
-    def __init__(self, sizes, dtype, cap, n_params):
-        self.cap = cap
-        self.table = layer_table(sizes, cap)
-        self.acts, self.deltas = work_buffers(sizes, cap, dtype)
-        self.grad = np.empty(n_params, dtype=dtype)
-        self.tmp = np.empty(int((sizes[:-1] * sizes[1:]).max()), dtype=dtype)
 
 
 class BaseMLP(BaseEstimator):

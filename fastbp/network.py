@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from . import _engine
 from ._config import CHUNK_ROWS
 from ._data import kernel_data
-from ._layout import coef_view, intercept_view, layer_table, n_params, work_buffers
+from ._layout import Buffers, coef_view, intercept_view, layer_table, n_params, work_buffers
 from ._tables import (
     HIDDEN_ACTIVATIONS,
     LOSSES,
@@ -339,17 +339,14 @@ class Network:
         """
         code, X, Y, sw, alpha = self._check_training_data(X, y, loss, sample_weight, alpha)
         n = X.shape[0]
-        grad = np.empty_like(self.params)
-        cap = min(n, CHUNK_ROWS)
-        acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
-        tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
+        buf = Buffers(self.layer_sizes, self.dtype, min(n, CHUNK_ROWS), self.params.size)
         value = _engine.loss_gradient(
             kernel_data(X, self.dtype), Y, sw, np.arange(n, dtype=np.int64), self.params,
-            layer_table(self.layer_sizes, cap), cap, self._hidden, self._out, code, float(alpha),
-            1.0, acts, deltas, grad, tmp,
+            buf.table, buf.cap, self._hidden, self._out, code, float(alpha), 1.0, buf.acts,
+            buf.deltas, buf.grad, buf.tmp,
         )  # fmt: skip
-        self._check_finite("The loss or its gradient", X, np.array([value]), grad)
-        return float(value), grad
+        self._check_finite("The loss or its gradient", X, np.array([value]), buf.grad)
+        return float(value), buf.grad
 
     def train_epoch(self, X, y, batch_size=32, learning_rate=0.01, order=None,
                     loss="squared_error", sample_weight=None, alpha=0.0,
@@ -398,16 +395,17 @@ class Network:
                 raise ValueError(
                     "a batch's sample weights sum to 0; every batch needs a positive sum."
                 )
-        epoch, table, acts, deltas, grad, tmp = self._train_buffers(cap)
-        velocity = grad[:0]  # with momentum 0 (below) the SGD step never touches it
+        epoch, buf = self._train_buffers(cap)
+        velocity = buf.grad[:0]  # with momentum 0 (below) the SGD step never touches it
         before = self.params.copy()
         # BLAS's threads as the estimators use them (_threads.py)
         small = single_blas_thread_for_small_products(self.layer_sizes, cap)
         with single_blas_thread_off_main(), small:
             total, _ = epoch(
-                kernel_data(X, self.dtype), Y, sw, rows, self.params, table, acts, deltas, grad,
-                tmp, velocity, velocity, rows.shape[0], cap, self._hidden, self._out, code, alpha,
-                1.0, SGD, learning_rate, 0.0, False, 0.9, 0.999, 1e-8, 0,
+                kernel_data(X, self.dtype), Y, sw, rows, self.params, buf.table, buf.acts,
+                buf.deltas, buf.grad, buf.tmp, velocity, velocity, rows.shape[0], cap,
+                self._hidden, self._out, code, alpha, 1.0, SGD, learning_rate, 0.0, False, 0.9,
+                0.999, 1e-8, 0,
             )  # fmt: skip
         value = total / rows.shape[0]
         if not (np.isfinite(value) and np.isfinite(self.params).all()):
@@ -449,14 +447,10 @@ class Network:
         """train_epoch's kernel and work buffers for batches of ``cap`` rows, kept
         between calls (making them anew cost more than a seed-network epoch)."""
         kept = getattr(self, "_epoch_buffers", None)
-        if kept is None or kept[0] != cap:
-            acts, deltas = work_buffers(self.layer_sizes, cap, self.dtype)
-            grad = np.empty_like(self.params)
-            tmp = np.empty(int((self.layer_sizes[:-1] * self.layer_sizes[1:]).max()), self.dtype)
-            epoch = _engine.epoch_kernel(self.layer_sizes, cap)
-            table = layer_table(self.layer_sizes, cap)
-            kept = self._epoch_buffers = (cap, epoch, table, acts, deltas, grad, tmp)
-        return kept[1:]
+        if kept is None or kept[1].cap != cap:
+            buf = Buffers(self.layer_sizes, self.dtype, cap, self.params.size)
+            kept = self._epoch_buffers = (_engine.epoch_kernel(self.layer_sizes, cap), buf)
+        return kept
 
 
 def check_order(order, n):
