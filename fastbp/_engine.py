@@ -21,7 +21,7 @@ from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 from ._losses import batch_loss, output_delta
-from ._optimizers import adam_step, sgd_step
+from ._optimizers import adam_rate, adam_step, sgd_step, update_one
 from ._tables import ADAM
 
 
@@ -166,8 +166,14 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
     by neuron, and the backward pass adds out_j * delta_k to each weight's
     gradient while it sums the message delta_j = sum_k delta_k w_jk, in the same
     sweep over W: half the loops of the batched path, which matters when the
-    loops are a few iterations long (the seed network: 1-2-1, one row per batch,
-    ~1.7x faster). Rows use the first row of each work block.
+    loops are a few iterations long. Rows use the first row of each work block.
+
+    A batch of one row (batch_size 1, or a last batch of one) skips the gradient
+    buffer: the sweep takes the optimizer's step on each weight as soon as it has
+    read it for the message and has its gradient, which is the step ``_step``
+    would take after the sweep, with the same rounding. On the seed network (1-2-1,
+    batches of one) that halved the epoch: zeroing, writing and re-reading the
+    gradient and the separate pass of the step were half of its time.
 
     The row loop is written out here rather than called: with one row per batch a
     call per batch cost ~20% of the seed network's epoch, and Numba's inlining
@@ -176,12 +182,27 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
     dense, data, indices, indptr = X
     last = table.shape[0] - 1
     m_out, p_off = table[last, FAN_OUT], table[last, OUT_OFF]
-    zero = acts.dtype.type(0)
+    n_coefs = table[0, B_OFF]
+    dt = params.dtype.type
+    zero = dt(0)
+    # the steps' scalars, cast as sgd_step and adam_step cast them
+    lr_, mu, a_ = dt(lr), dt(momentum), dt(alpha)
+    b1, c1, b2, c2, eps = dt(beta_1), dt(1 - beta_1), dt(beta_2), dt(1 - beta_2), dt(epsilon)
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
-        for q in range(params.shape[0]):
-            grad[q] = 0
+        one = n == 1  # step inside the sweep
+        S = sw[rows[start]] if one else 0.0
+        s, unit, lr_t, reg = dt(S), S == 1, 0.0, 0.0
+        if one:
+            # the L2 term of the loss is that of the weights before the step
+            reg = 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
+            if solver == ADAM:
+                t += 1
+                lr_t = adam_rate(lr, beta_1, beta_2, t)
+        else:
+            for q in range(params.shape[0]):
+                grad[q] = 0
         total = 0.0
         for i in range(start, start + n):
             _gather_rows(dense, data, indices, indptr, rows, i, 1, table[0, FAN_IN], acts)
@@ -216,17 +237,32 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
                     message = zero
                     for j in range(m):
                         d = deltas[d_off + j]
-                        grad[w_off + p * m + j] += a * d
-                        message += d * params[w_off + p * m + j]
+                        q = w_off + p * m + j
+                        w = params[q]
+                        message += d * w
+                        if one:
+                            update_one(params, first, second, q, a * d + a_ * w, s, unit,
+                                       solver, momentum, lr_, mu, nesterov, lr_t, b1, c1, b2,
+                                       c2, eps)  # fmt: skip
+                        else:
+                            grad[q] += a * d
                     if l > 0:
                         deltas[dp_off + p] = message
                 for j in range(m):
-                    grad[b_off + j] += deltas[d_off + j]
+                    if one:
+                        update_one(params, first, second, b_off + j, deltas[d_off + j], s, unit,
+                                   solver, momentum, lr_, mu, nesterov, lr_t, b1, c1, b2, c2,
+                                   eps)  # fmt: skip
+                    else:
+                        grad[b_off + j] += deltas[d_off + j]
                 if l > 0:
                     backprop_derivative(acts, a_off, deltas, dp_off, k, hidden)
-        value, t = _step(params, grad, first, second, table, sw, rows, start, n, total, alpha,
-                         loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
-                         t)  # fmt: skip
+        if one:
+            value = (loss_scale * total / S + reg) * n
+        else:
+            value, t = _step(params, grad, first, second, table, sw, rows, start, n, total,
+                             alpha, loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2,
+                             epsilon, t)  # fmt: skip
         accumulated += value
     return accumulated, t
 

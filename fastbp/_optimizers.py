@@ -29,6 +29,7 @@ the same, so float32 training runs in float32.
 import math
 
 from ._config import jit_inline
+from ._tables import ADAM
 
 
 @jit_inline
@@ -79,11 +80,32 @@ def adam_step(params, grad, m, v, t, lr, beta_1, beta_2, epsilon, n_coefs=0, alp
     b2, c2 = dt(beta_2), dt(1 - beta_2)
     eps, a, s = dt(epsilon), dt(alpha), dt(S)
     unit = S == 1
-    lr_t = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    lr_t = adam_rate(lr, beta_1, beta_2, t)
     for q in range(n_coefs):
         _adam_one(params, m, v, q, grad[q] + a * params[q], s, unit, lr_t, b1, c1, b2, c2, eps)
     for q in range(n_coefs, params.shape[0]):
         _adam_one(params, m, v, q, grad[q], s, unit, lr_t, b1, c1, b2, c2, eps)
+
+
+@jit_inline
+def adam_rate(lr, beta_1, beta_2, t):
+    """Adam's bias-corrected learning rate for step ``t``."""
+    return lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+
+
+@jit_inline
+def update_one(params, first, second, q, g, s, unit, solver, momentum, lr, mu, nesterov, lr_t,
+               b1, c1, b2, c2, eps):  # fmt: skip
+    """The step of ``sgd_step`` or ``adam_step`` for params[q] alone, from its gradient
+    ``g`` not yet divided by ``s`` (the scalars cast as those steps cast them; lr_t
+    from ``adam_rate``). For training on one row at a time, where the backward pass
+    takes each step as soon as it has the gradient."""
+    if solver == ADAM:
+        _adam_one(params, first, second, q, g, s, unit, lr_t, b1, c1, b2, c2, eps)
+    elif momentum == 0:
+        _plain_sgd_one(params, q, g, s, unit, lr)
+    else:
+        _sgd_one(params, first, q, g, s, unit, lr, mu, nesterov)
 
 
 @jit_inline

@@ -103,21 +103,27 @@ def epoch_args(net, n_rows, batch, solver, alpha=0.0, momentum=0.9):
 
 # [4, 6, 2] with batches of 5 runs row by row (every layer below BLAS_MIN_FLOPS),
 # [4, 30, 20, 2] through the batched path; the reference is Network.loss_gradient.
+# Batches of 11 leave a last batch of one row, and batches of 1 are all of one row:
+# the row-by-row kernel takes those steps inside its backward sweep.
 @pytest.mark.parametrize("sizes", [[4, 6, 2], [4, 30, 20, 2]], ids=["row-by-row", "batched"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("solver,momentum", [(SGD, 0.9), (SGD, 0.0), (ADAM, 0.9)])
-def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, sizes):
+@pytest.mark.parametrize("batch", [5, 11, 1])
+def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, sizes, batch):
     rng = np.random.RandomState(0)
     X, Y, sw = rng.randn(23, 4), rng.randn(23, 2), rng.uniform(0.5, 2, 23)
     X[X < 0.3] = 0  # zeros, stored or not
+    sw[:3] = 1  # rows of unit weight: steps without division
     idx = rng.permutation(23).astype(np.int64)
     net = Network(sizes, "tanh", random_state=0)
     ref = Network(sizes, "tanh", random_state=0)
     state = np.zeros((2, net.params.size))
-    arrays = epoch_arrays(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, 5, state)
-    epoch = epoch_kernel(sizes, 5)
-    assert epoch is (run_epoch_row_by_row if len(sizes) == 3 else run_epoch)
-    total, t = epoch(*arrays, *epoch_args(net, 23, 5, solver, alpha=0.1, momentum=momentum))
+    arrays = epoch_arrays(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, batch, state)
+    epoch = epoch_kernel(sizes, batch)
+    if batch == 5:
+        assert epoch is (run_epoch_row_by_row if len(sizes) == 3 else run_epoch)
+    args = epoch_args(net, 23, batch, solver, alpha=0.1, momentum=momentum)
+    total, t = epoch(*arrays, *args)
 
     params = [ref.params.copy()]  # one flat piece: sklearn's optimizers take lists
     opt = (
@@ -126,15 +132,38 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, 
         else SGDOptimizer(params, 0.01, "constant", momentum, True)
     )
     expected_total = 0.0
-    for start in range(0, 23, 5):
-        rows = idx[start : start + 5]
+    for start in range(0, 23, batch):
+        rows = idx[start : start + batch]
         ref.params = params[0]
         loss, grad = ref.loss_gradient(X[rows], Y[rows], sample_weight=sw[rows], alpha=0.1)
         expected_total += loss * len(rows)
         opt.update_params(params, [grad])
-    assert t == (5 if solver == ADAM else 0)
+    assert t == (-(-23 // batch) if solver == ADAM else 0)
     np.testing.assert_allclose(net.params, params[0], rtol=1e-12)
     np.testing.assert_allclose(total, expected_total, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("solver,momentum", [(SGD, 0.9), (SGD, 0.0), (ADAM, 0.9)])
+@pytest.mark.parametrize("batch", [1, 11])
+def test_steps_inside_the_sweep_are_the_steps_after_it(batch, solver, momentum, dtype):
+    # The row-by-row kernel steps on batches of one row inside its backward sweep;
+    # the batched kernel (on layers this small, below BLAS_MIN_FLOPS even for 11
+    # rows, plain loops with the same sums in the same order) steps after it from
+    # the gradient buffer: the same bits.
+    rng = np.random.RandomState(1)
+    X, Y, sw = rng.randn(23, 3), rng.randn(23, 2), rng.uniform(0.5, 2, 23)
+    sw[::2] = 1
+    idx = rng.permutation(23).astype(np.int64)
+    nets = [Network([3, 5, 2], "logistic", random_state=0, dtype=dtype) for _ in range(2)]
+    results = []
+    for net, kernel in zip(nets, [run_epoch_row_by_row, run_epoch], strict=True):
+        state = np.zeros((2, net.params.size), dtype)
+        arrays = epoch_arrays(net, X.astype(dtype), Y.astype(dtype), sw, idx, batch, state)
+        for _ in range(3):
+            results.append(kernel(*arrays, *epoch_args(net, 23, batch, solver, 0.1, momentum)))
+    np.testing.assert_array_equal(nets[0].params, nets[1].params)
+    assert results[:3] == results[3:]
 
 
 @pytest.mark.skipif(DISABLE_JIT, reason="counts allocations of compiled code")
