@@ -21,7 +21,7 @@ from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 from ._losses import batch_loss, output_delta
-from ._optimizers import adam_rate, adam_step, sgd_step, update_one
+from ._optimizers import adam_step, plain_sgd_one, sgd_step
 from ._tables import ADAM
 
 
@@ -142,16 +142,17 @@ def run_epoch(X, Y, sw, rows, params, table, acts, deltas, grad, tmp, first, sec
     costs ~1 us for all of them.
     """
     dense, data, indices, indptr = X
+    n_coefs = table[0, B_OFF]
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
+        S, reg = _batch_weight_and_l2(params, n_coefs, sw, rows, start, n, alpha)
         total = _batch_loss_grad(dense, data, indices, indptr, Y, sw, rows, start, n, params,
                                  table, hidden, out_code, loss, acts, deltas, grad, tmp,
                                  False)  # fmt: skip
-        value, t = _step(params, grad, first, second, table, sw, rows, start, n, total, alpha,
-                         loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2, epsilon,
-                         t)  # fmt: skip
-        accumulated += value
+        t = _step(params, grad, first, second, n_coefs, S, alpha, solver, lr, momentum,
+                  nesterov, beta_1, beta_2, epsilon, t)  # fmt: skip
+        accumulated += (loss_scale * total / S + reg) * n
     return accumulated, t
 
 
@@ -168,12 +169,14 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
     sweep over W: half the loops of the batched path, which matters when the
     loops are a few iterations long. Rows use the first row of each work block.
 
-    A batch of one row (batch_size 1, or a last batch of one) skips the gradient
-    buffer: the sweep takes the optimizer's step on each weight as soon as it has
-    read it for the message and has its gradient, which is the step ``_step``
-    would take after the sweep, with the same rounding. On the seed network (1-2-1,
-    batches of one) that halved the epoch: zeroing, writing and re-reading the
-    gradient and the separate pass of the step were half of its time.
+    Plain SGD (no momentum) on a batch of one row (batch_size 1, or a last batch
+    of one) skips the gradient buffer: the sweep steps each weight as soon as it
+    has read it for the message and has its gradient, the step ``_step`` would
+    take after the sweep, with the same rounding. On the seed network (1-2-1,
+    batches of one) that took ~20% off the epoch: zeroing, filling and re-reading
+    the gradient, and the step's own pass. Momentum and Adam keep the buffer:
+    their steps written into the sweep too cost ~0.7 s more of cold compilation
+    for every fit, for a rarely used combination (batches of one).
 
     The row loop is written out here rather than called: with one row per batch a
     call per batch cost ~20% of the seed network's epoch, and Numba's inlining
@@ -185,22 +188,14 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
     n_coefs = table[0, B_OFF]
     dt = params.dtype.type
     zero = dt(0)
-    # the steps' scalars, cast as sgd_step and adam_step cast them
-    lr_, mu, a_ = dt(lr), dt(momentum), dt(alpha)
-    b1, c1, b2, c2, eps = dt(beta_1), dt(1 - beta_1), dt(beta_2), dt(1 - beta_2), dt(epsilon)
+    lr_, a_ = dt(lr), dt(alpha)  # cast as sgd_step casts them
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
-        one = n == 1  # step inside the sweep
-        S = sw[rows[start]] if one else 0.0
-        s, unit, lr_t, reg = dt(S), S == 1, 0.0, 0.0
-        if one:
-            # the L2 term of the loss is that of the weights before the step
-            reg = 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
-            if solver == ADAM:
-                t += 1
-                lr_t = adam_rate(lr, beta_1, beta_2, t)
-        else:
+        in_sweep = n == 1 and solver != ADAM and momentum == 0  # step inside the sweep
+        S, reg = _batch_weight_and_l2(params, n_coefs, sw, rows, start, n, alpha)
+        s, unit = dt(S), S == 1
+        if not in_sweep:
             for q in range(params.shape[0]):
                 grad[q] = 0
         total = 0.0
@@ -240,48 +235,45 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
                         q = w_off + p * m + j
                         w = params[q]
                         message += d * w
-                        if one:
-                            update_one(params, first, second, q, a * d + a_ * w, s, unit,
-                                       solver, momentum, lr_, mu, nesterov, lr_t, b1, c1, b2,
-                                       c2, eps)  # fmt: skip
+                        if in_sweep:
+                            plain_sgd_one(params, q, a * d + a_ * w, s, unit, lr_)
                         else:
                             grad[q] += a * d
                     if l > 0:
                         deltas[dp_off + p] = message
                 for j in range(m):
-                    if one:
-                        update_one(params, first, second, b_off + j, deltas[d_off + j], s, unit,
-                                   solver, momentum, lr_, mu, nesterov, lr_t, b1, c1, b2, c2,
-                                   eps)  # fmt: skip
+                    if in_sweep:
+                        plain_sgd_one(params, b_off + j, deltas[d_off + j], s, unit, lr_)
                     else:
                         grad[b_off + j] += deltas[d_off + j]
                 if l > 0:
                     backprop_derivative(acts, a_off, deltas, dp_off, k, hidden)
-        if one:
-            value = (loss_scale * total / S + reg) * n
-        else:
-            value, t = _step(params, grad, first, second, table, sw, rows, start, n, total,
-                             alpha, loss_scale, solver, lr, momentum, nesterov, beta_1, beta_2,
-                             epsilon, t)  # fmt: skip
-        accumulated += value
+        if not in_sweep:
+            t = _step(params, grad, first, second, n_coefs, S, alpha, solver, lr, momentum,
+                      nesterov, beta_1, beta_2, epsilon, t)  # fmt: skip
+        accumulated += (loss_scale * total / S + reg) * n
     return accumulated, t
 
 
 @jit_inline
-def _step(params, grad, first, second, table, sw, rows, start, n, total, alpha, loss_scale,
-          solver, lr, momentum, nesterov, beta_1, beta_2, epsilon, t):  # fmt: skip
-    """The optimizer's step after a batch whose summed loss is ``total`` and unnormalised
-    gradient is in ``grad``. Returns (batch loss * batch rows, Adam steps taken)."""
+def _batch_weight_and_l2(params, n_coefs, sw, rows, start, n, alpha):
+    """The batch's summed sample weight S and the L2 term of its loss, 1/2 alpha |W|^2 / S,
+    from the weights before the batch's step."""
     S = 0.0
     for i in range(start, start + n):
         S += sw[rows[i]]
-    n_coefs = table[0, B_OFF]
-    # The L2 term of the loss is that of the weights before this step.
-    reg = 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
+    return S, 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
+
+
+@jit_inline
+def _step(params, grad, first, second, n_coefs, S, alpha, solver, lr, momentum, nesterov,
+          beta_1, beta_2, epsilon, t):  # fmt: skip
+    """The optimizer's step after a batch of summed sample weight ``S`` whose unnormalised
+    gradient is in ``grad``. Returns the number of Adam steps taken."""
     # The step finishes the gradient (divides by S, adds alpha W / S) as it goes.
     if solver == ADAM:
         t += 1
         adam_step(params, grad, first, second, t, lr, beta_1, beta_2, epsilon, n_coefs, alpha, S)
     else:
         sgd_step(params, grad, first, lr, momentum, nesterov, n_coefs, alpha, S)
-    return (loss_scale * total / S + reg) * n, t
+    return t

@@ -29,7 +29,6 @@ the same, so float32 training runs in float32.
 import math
 
 from ._config import jit_inline
-from ._tables import ADAM
 
 
 @jit_inline
@@ -44,9 +43,9 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
         # params -= lr g, without reading or writing the velocity (on the large
         # bench network, two of the five passes over 235k values per batch)
         for q in range(n_coefs):
-            _plain_sgd_one(params, q, grad[q] + a * params[q], s, unit, lr_)
+            plain_sgd_one(params, q, grad[q] + a * params[q], s, unit, lr_)
         for q in range(n_coefs, params.shape[0]):
-            _plain_sgd_one(params, q, grad[q], s, unit, lr_)
+            plain_sgd_one(params, q, grad[q], s, unit, lr_)
         return
     for q in range(n_coefs):
         _sgd_one(params, velocity, q, grad[q] + a * params[q], s, unit, lr_, mu, nesterov)
@@ -55,7 +54,9 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
 
 
 @jit_inline
-def _plain_sgd_one(params, q, g, s, unit, lr):
+def plain_sgd_one(params, q, g, s, unit, lr):
+    """params[q] -= lr g / s (g / 1 skipped): the plain step for one entry, also taken
+    by ``_engine.run_epoch_row_by_row`` inside its backward sweep."""
     if not unit:
         g = g / s
     params[q] -= lr * g
@@ -80,32 +81,11 @@ def adam_step(params, grad, m, v, t, lr, beta_1, beta_2, epsilon, n_coefs=0, alp
     b2, c2 = dt(beta_2), dt(1 - beta_2)
     eps, a, s = dt(epsilon), dt(alpha), dt(S)
     unit = S == 1
-    lr_t = adam_rate(lr, beta_1, beta_2, t)
+    lr_t = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
     for q in range(n_coefs):
         _adam_one(params, m, v, q, grad[q] + a * params[q], s, unit, lr_t, b1, c1, b2, c2, eps)
     for q in range(n_coefs, params.shape[0]):
         _adam_one(params, m, v, q, grad[q], s, unit, lr_t, b1, c1, b2, c2, eps)
-
-
-@jit_inline
-def adam_rate(lr, beta_1, beta_2, t):
-    """Adam's bias-corrected learning rate for step ``t``."""
-    return lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-
-
-@jit_inline
-def update_one(params, first, second, q, g, s, unit, solver, momentum, lr, mu, nesterov, lr_t,
-               b1, c1, b2, c2, eps):  # fmt: skip
-    """The step of ``sgd_step`` or ``adam_step`` for params[q] alone, from its gradient
-    ``g`` not yet divided by ``s`` (the scalars cast as those steps cast them; lr_t
-    from ``adam_rate``). For training on one row at a time, where the backward pass
-    takes each step as soon as it has the gradient."""
-    if solver == ADAM:
-        _adam_one(params, first, second, q, g, s, unit, lr_t, b1, c1, b2, c2, eps)
-    elif momentum == 0:
-        _plain_sgd_one(params, q, g, s, unit, lr)
-    else:
-        _sgd_one(params, first, q, g, s, unit, lr, mu, nesterov)
 
 
 @jit_inline
