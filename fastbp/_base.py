@@ -315,7 +315,10 @@ class BaseMLP(BaseEstimator):
 
         hidden, out, loss, scale = self._codes()
         buf = Buffers(self._sizes, params.dtype, batch_size, params.size)
-        epoch_rows = np.empty(n_train, dtype=np.int64)  # each epoch's row order
+        # Each epoch's row order, train_rows[order]; without a validation split
+        # train_rows is arange(n), and the kernel reads ``order`` itself.
+        order = np.arange(n_train, dtype=np.int64)
+        epoch_rows = order if val_rows is None else np.empty(n_train, dtype=np.int64)
         state = self._optimizer.state
         # The epoch kernel's arrays, in its order; the optimizer's buffers are
         # the velocity (twice) or Adam's m and v.
@@ -326,7 +329,6 @@ class BaseMLP(BaseEstimator):
         if val_rows is not None:
             val_out = np.empty((val_rows.shape[0], Y.shape[1]), dtype=params.dtype)
             val = (data, val_rows.astype(np.int64), buf, val_out, val_y)
-        order = np.arange(n_train)
         # scikit-learn averages each batch's loss with np.average(weights=...): a
         # batch whose weights sum to zero is its ZeroDivisionError. Only weights
         # <= 0 can do that; then each epoch's batch sums are checked, O(n_train).
@@ -341,7 +343,8 @@ class BaseMLP(BaseEstimator):
                     # order[p]; shuffling order in place makes the same swaps
                     # (RandomState.shuffle's draws depend on the length alone).
                     self._random_state.shuffle(order)
-                np.take(train_rows, order, out=epoch_rows)
+                if epoch_rows is not order:
+                    np.take(train_rows, order, out=epoch_rows)
                 if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
                     raise ZeroDivisionError(ZERO_WEIGHTS)
                 total, self._optimizer.t = run_epoch(
