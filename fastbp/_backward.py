@@ -1,6 +1,6 @@
 """The backward pass: the seeds' delta recursion and weight gradients.
 
-With delta_L the output delta (from ``_losses.output_delta``), for each layer
+With delta_L the output delta (from ``_losses.loss_and_delta``), for each layer
 from the last to the first:
 
     d_jk    = sum_rows out_j * delta_k         gW = A^T @ D       (weight_grad)

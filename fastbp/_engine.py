@@ -20,7 +20,7 @@ from ._backward import backward_pass, finish_gradient, squared_norm
 from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
-from ._losses import batch_loss, output_delta
+from ._losses import loss_and_delta
 from ._optimizers import adam_step, plain_sgd_one, sgd_step
 from ._tables import ADAM
 
@@ -80,9 +80,8 @@ def _batch_loss_grad(X, X_data, X_indices, X_indptr, Y, sw, rows, start, n, para
     last = table.shape[0] - 1
     m = table[last, FAN_OUT]
     p_off = table[last, OUT_OFF]
-    total = batch_loss(acts, p_off, n, m, Y, sw, rows, start, loss, out_code)
-    output_delta(acts, p_off, n, m, Y, sw, rows, start, loss, out_code, deltas,
-                 table[last, DELTA_OFF])  # fmt: skip
+    total = loss_and_delta(acts, p_off, n, m, Y, sw, rows, start, loss, out_code, deltas,
+                           table[last, DELTA_OFF])  # fmt: skip
     backward_pass(params, table, hidden, acts, deltas, n, grad, tmp, accumulate)
     return total
 
@@ -215,9 +214,8 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
                         z += acts[a_off + p] * params[w_off + p * m + j]
                     acts[z_off + j] = z + params[b_off + j]
                 activate(acts, z_off, 1, m, hidden if l < last else out_code)
-            total += batch_loss(acts, p_off, 1, m_out, Y, sw, rows, i, loss, out_code)
-            output_delta(acts, p_off, 1, m_out, Y, sw, rows, i, loss, out_code, deltas,
-                         table[last, DELTA_OFF])  # fmt: skip
+            total += loss_and_delta(acts, p_off, 1, m_out, Y, sw, rows, i, loss, out_code,
+                                    deltas, table[last, DELTA_OFF])  # fmt: skip
             for l in range(last, -1, -1):
                 k, m = table[l, FAN_IN], table[l, FAN_OUT]
                 a_off, w_off, b_off, d_off = (
