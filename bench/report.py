@@ -397,6 +397,11 @@ def startup_section(results):
         if cold:
             text += f"; a cold cache costs {cold[0] - warm[0]:.1f} s more, once"
         text += "."
+    text += (
+        " Each row is one fresh `python -c` process (import, a one-epoch fit of the seed case, "
+        "a prediction); both libraries' modules are byte-compiled, as pip installs them "
+        "(bench/test_bench_startup.py)."
+    )
     return text
 
 

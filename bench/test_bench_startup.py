@@ -15,6 +15,14 @@ fits one epoch and predicts 5 rows, and prints how long each step took
 One epoch (max_iter=1), because the epoch benchmarks measure training: this
 measures what a fresh process adds before it.
 
+Python's bytecode: scikit-learn's modules are byte-compiled (pip compiles a
+package's .py files when it installs it), and fastbp, installed here in editable
+mode, is byte-compiled the same way before the first child (compileall, as pip
+would). Without it, under PYTHONDONTWRITEBYTECODE=1 (set on the machines this
+bench was written on) every fastbp child compiled fastbp's source afresh: ~30 ms
+more per import (-X importtime: fastbp's own modules 41-56 ms without their
+.pyc files, 13-21 ms with them), a cost no installed copy has.
+
 No run reads or writes the repository's own Numba cache (fastbp/__pycache__):
 every fastbp child gets a temporary NUMBA_CACHE_DIR, and reports where its
 kernels' caches are, which the tests check. With benchmarking disabled (plain
@@ -23,6 +31,7 @@ the warm one runs once, on a temporary copy of the repository's cache (a warm
 start as a user has it, without compiling).
 """
 
+import compileall
 import json
 import os
 import shutil
@@ -119,6 +128,12 @@ def copy_repo_cache(cache_dir):
     dest.mkdir(parents=True, exist_ok=True)
     for path in (src / "__pycache__").glob("*.nb[ic]"):
         shutil.copy2(path, dest / path.name)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def byte_compiled_fastbp():
+    """fastbp's .pyc files, as an installed copy has them (see the module's docstring)."""
+    assert compileall.compile_dir(str(ROOT / "fastbp"), quiet=1)
 
 
 def record(benchmark, system, cache, steps):
