@@ -151,7 +151,7 @@ def run_epoch(X, Y, sw, rows, params, table, acts, deltas, grad, tmp, first, sec
                                  False)  # fmt: skip
         t = _step(params, grad, first, second, n_coefs, S, alpha, solver, lr, momentum,
                   nesterov, beta_1, beta_2, epsilon, t)  # fmt: skip
-        accumulated += (loss_scale * total / S + reg) * n
+        accumulated += _batch_value(total, S, reg, n, loss_scale)
     return accumulated, t
 
 
@@ -249,7 +249,7 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
         if not in_sweep:
             t = _step(params, grad, first, second, n_coefs, S, alpha, solver, lr, momentum,
                       nesterov, beta_1, beta_2, epsilon, t)  # fmt: skip
-        accumulated += (loss_scale * total / S + reg) * n
+        accumulated += _batch_value(total, S, reg, n, loss_scale)
     return accumulated, t
 
 
@@ -261,6 +261,20 @@ def _batch_weight_and_l2(params, n_coefs, sw, rows, start, n, alpha):
     for i in range(start, start + n):
         S += sw[rows[i]]
     return S, 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
+
+
+@jit_inline
+def _batch_value(total, S, reg, n, loss_scale):
+    """The batch's loss times its rows, (loss_scale * total / S + reg) * n, without the
+    exact x / 1 and x * 1 of a batch of one unit-weight row: on the seed network (a
+    division and a conversion per row) they were ~8% of the epoch."""
+    value = loss_scale * total
+    if S != 1:
+        value /= S
+    value += reg
+    if n != 1:
+        value *= n
+    return value
 
 
 @jit_inline
