@@ -75,6 +75,7 @@ def loss_and_delta(acts, p_off, n, m, Y, sw, rows, start, loss, out_code, deltas
                     g_dot_p += deltas[d0 + k] * acts[p0 + k]
                 for k in range(m):
                     deltas[d0 + k] = acts[p0 + k] * (deltas[d0 + k] - g_dot_p)
-        for k in range(m):
-            deltas[d0 + k] *= s
+        if s != 1:  # (x * 1 = x: a unit weight, the common case, skips the pass)
+            for k in range(m):
+                deltas[d0 + k] *= s
     return total
