@@ -12,9 +12,10 @@ one buffer per layer (as scikit-learn does):
     softplus   f' = sigmoid(in) = 1 - exp(-out)
     leaky_relu f' = 1 if out > 0 else 0.01
 
-Every form here is safe for any finite input: logistic and softplus never call
-exp on a positive argument, softmax subtracts the row maximum first, and exp
-saturates at the dtype's largest and smallest normal numbers.
+Every form here is safe for any finite input: logistic never calls exp on an
+argument that overflows, softplus never on a positive one, softmax subtracts
+the row maximum first, and exp saturates at the dtype's largest and smallest
+normal numbers.
 """
 
 import math
@@ -51,12 +52,17 @@ def activate(buf, off, n, m, code):
             if buf[q] < 0:
                 buf[q] = 0
     elif code == LOGISTIC:
-        # 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below, with a select rather than
-        # a branch: the sign of z is data, and mispredicting it cost ~10 ns a neuron.
+        # scipy's expit, which scikit-learn calls, to the bit: 1 / (1 + e^-z) in the
+        # buffer's dtype (expf for float32). Where e^-z would overflow the dtype, e^z
+        # instead: the same to within 1e-38 (float32) or 1e-308, where expit gives 0.
+        one = buf.dtype.type(1)
+        cap = 88.72 if buf.itemsize == 4 else 709.78  # just below e^cap's overflow
         for q in range(start, end):
             z = buf[q]
-            e = math.exp(-abs(z))
-            buf[q] = (1 if z >= 0 else e) / (1 + e)
+            if -z <= cap:
+                buf[q] = one / (one + math.exp(-z))
+            else:  # and NaN
+                buf[q] = math.exp(z)
     elif code == TANH:
         for q in range(start, end):
             buf[q] = math.tanh(buf[q])
@@ -84,6 +90,7 @@ def backprop_derivative(acts, a_off, deltas, d_off, count, code):
     if code == IDENTITY:
         return
     a_off, d_off, count = uint64(a_off), uint64(d_off), uint64(count)
+    one = acts.dtype.type(1)  # 1 - a in the buffer's dtype, as scikit-learn's NumPy code
     if code == RELU:
         for q in range(count):
             if acts[a_off + q] <= 0:
@@ -92,11 +99,11 @@ def backprop_derivative(acts, a_off, deltas, d_off, count, code):
         for q in range(count):
             a = acts[a_off + q]
             deltas[d_off + q] *= a
-            deltas[d_off + q] *= 1 - a
+            deltas[d_off + q] *= one - a
     elif code == TANH:
         for q in range(count):
             a = acts[a_off + q]
-            deltas[d_off + q] *= 1 - a * a
+            deltas[d_off + q] *= one - a * a
     elif code == SOFTPLUS:
         for q in range(count):
             deltas[d_off + q] *= -math.expm1(-acts[a_off + q])

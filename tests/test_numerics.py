@@ -69,6 +69,38 @@ def test_hidden_activations_at_the_extremes(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["logistic", "tanh", "relu"])
+def test_activations_and_derivatives_are_scikit_learns_bits(name, dtype):
+    # The same operations in the same dtype as scikit-learn's: scipy's expit for
+    # logistic (1 / (1 + e^-z), the C library's exp or expf), delta * out * (1 - out)
+    # and delta * (1 - out^2): the same bits. (tanh's forward is NumPy's own
+    # vectorised tanh there, the C library's here: not compared.) Compiled only:
+    # as plain Python, float32's e^-z is math.exp's, in double precision.
+    if numba.config.DISABLE_JIT and name == "logistic" and dtype == np.float32:
+        pytest.skip("plain Python computes float32's exp in double precision")
+    from sklearn.neural_network._base import ACTIVATIONS, DERIVATIVES
+
+    from fastbp._activations import activate, backprop_derivative
+    from fastbp._tables import HIDDEN_ACTIVATIONS
+
+    code = HIDDEN_ACTIVATIONS[name]
+    rng = np.random.RandomState(0)
+    z = (rng.randn(20_000) * 8).astype(dtype)
+    z[:5] = [-80, -30, 0, 30, 1e4]  # (below -88.7 expit's float32 is 0, fastbp's e^z)
+    out = z.copy()
+    activate(out, 0, 1, z.size, code)
+    theirs = z.copy()
+    ACTIVATIONS[name](theirs)
+    if name != "tanh":
+        np.testing.assert_array_equal(out, theirs)
+    delta = rng.randn(z.size).astype(dtype)
+    ours, theirs = delta.copy(), delta.copy()
+    backprop_derivative(out, 0, ours, 0, z.size, code)
+    DERIVATIVES[name](out, theirs)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_and_log_loss_at_the_extremes(dtype):
     net = Network([3, 3], output_activation="softmax", dtype=dtype)
     net.params[:] = np.concatenate([np.eye(3).ravel(), np.zeros(3)])
