@@ -21,7 +21,7 @@ from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 from ._losses import loss_and_delta
-from ._optimizers import adam_step, plain_sgd_one, sgd_step
+from ._optimizers import adam_step, l2_count, plain_sgd_one, sgd_step
 from ._tables import ADAM
 
 
@@ -188,6 +188,7 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
     dt = params.dtype.type
     zero = dt(0)
     lr_, a_ = dt(lr), dt(alpha)  # cast as sgd_step casts them
+    l2 = l2_count(alpha, n_coefs)
     accumulated = 0.0
     for start in range(0, n_rows, batch_size):
         n = min(batch_size, n_rows - start)
@@ -234,7 +235,8 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
                         w = params[q]
                         message += d * w
                         if in_sweep:
-                            plain_sgd_one(params, q, a * d + a_ * w, s, unit, lr_)
+                            g = a * d if l2 == 0 else a * d + a_ * w
+                            plain_sgd_one(params, q, g, s, unit, lr_)
                         else:
                             grad[q] += a * d
                     if l > 0:
