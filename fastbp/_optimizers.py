@@ -11,8 +11,7 @@ the gradient ``_backward.finish_gradient`` would write, with the same rounding
 (S = 1, alpha = 0, n_coefs = 0 take ``grad`` as it is). Finishing and updating
 in one pass reads and writes the buffers once per batch instead of twice. When
 S = 1 (a batch of one row of unit weight) the division is skipped: x / 1 = x
-exactly, and on the seed network the divisions were a tenth of an epoch; when
-alpha = 0 so is the term alpha W (+0 W changes nothing but the sign of a zero).
+exactly, and on the seed network the divisions were a tenth of an epoch.
 
 The steps are inlined into the epoch loops: a call passes each array as seven
 machine words, which on a network of a few weights costs more than the step.
@@ -33,33 +32,24 @@ from ._config import jit_inline
 
 
 @jit_inline
-def l2_count(alpha, n_coefs):
-    """How many entries (the weights, first in the buffer) get the L2 term alpha W:
-    none when alpha is 0, whose 0 W changes nothing but the sign of a zero, and cost
-    ~7% of the seed network's epoch."""
-    return n_coefs if alpha != 0 else 0
-
-
-@jit_inline
 def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.0, S=1.0):
     """One SGD step with (Nesterov) momentum; ``velocity`` is updated in place,
     unless momentum is 0: then it is neither read nor written (it may be empty)."""
     dt = params.dtype.type
     lr_, mu, a, s = dt(lr), dt(momentum), dt(alpha), dt(S)
     unit = S == 1
-    l2 = l2_count(alpha, n_coefs)
     if momentum == 0:
         # v = 0 v - lr g = -lr g for any finite v, Nesterov or not: the step is
         # params -= lr g, without reading or writing the velocity (on the large
         # bench network, two of the five passes over 235k values per batch)
-        for q in range(l2):
+        for q in range(n_coefs):
             plain_sgd_one(params, q, grad[q] + a * params[q], s, unit, lr_)
-        for q in range(l2, params.shape[0]):
+        for q in range(n_coefs, params.shape[0]):
             plain_sgd_one(params, q, grad[q], s, unit, lr_)
         return
-    for q in range(l2):
+    for q in range(n_coefs):
         _sgd_one(params, velocity, q, grad[q] + a * params[q], s, unit, lr_, mu, nesterov)
-    for q in range(l2, params.shape[0]):
+    for q in range(n_coefs, params.shape[0]):
         _sgd_one(params, velocity, q, grad[q], s, unit, lr_, mu, nesterov)
 
 
@@ -92,10 +82,9 @@ def adam_step(params, grad, m, v, t, lr, beta_1, beta_2, epsilon, n_coefs=0, alp
     eps, a, s = dt(epsilon), dt(alpha), dt(S)
     unit = S == 1
     lr_t = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-    l2 = l2_count(alpha, n_coefs)
-    for q in range(l2):
+    for q in range(n_coefs):
         _adam_one(params, m, v, q, grad[q] + a * params[q], s, unit, lr_t, b1, c1, b2, c2, eps)
-    for q in range(l2, params.shape[0]):
+    for q in range(n_coefs, params.shape[0]):
         _adam_one(params, m, v, q, grad[q], s, unit, lr_t, b1, c1, b2, c2, eps)
 
 
