@@ -21,7 +21,7 @@ from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 from ._losses import loss_and_delta
-from ._optimizers import adam_step, plain_sgd_one, sgd_step
+from ._optimizers import adam_step, exact_reciprocal, plain_sgd_one, sgd_step
 from ._tables import ADAM
 
 
@@ -193,7 +193,7 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
         n = min(batch_size, n_rows - start)
         in_sweep = n == 1 and solver != ADAM and momentum == 0  # step inside the sweep
         S, reg = _batch_weight_and_l2(params, n_coefs, sw, rows, start, n, alpha)
-        s, unit = dt(S), S == 1
+        s, inv = dt(S), dt(exact_reciprocal(S))
         if not in_sweep:
             for q in range(params.shape[0]):
                 grad[q] = 0
@@ -237,14 +237,14 @@ def run_epoch_row_by_row(X, Y, sw, rows, params, table, acts, deltas, grad, tmp,
                             # without L2, + 0 W (which changes nothing but the sign
                             # of a zero) skipped: ~7% of the seed network's epoch
                             g = a * d if alpha == 0 else a * d + a_ * w
-                            plain_sgd_one(params, q, g, s, unit, lr_)
+                            plain_sgd_one(params, q, g, s, inv, lr_)
                         else:
                             grad[q] += a * d
                     if l > 0:
                         deltas[dp_off + p] = message
                 for j in range(m):
                     if in_sweep:
-                        plain_sgd_one(params, b_off + j, deltas[d_off + j], s, unit, lr_)
+                        plain_sgd_one(params, b_off + j, deltas[d_off + j], s, inv, lr_)
                     else:
                         grad[b_off + j] += deltas[d_off + j]
                 if l > 0:

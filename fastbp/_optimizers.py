@@ -9,9 +9,10 @@ batch's rows, and the step uses
 
 the gradient ``_backward.finish_gradient`` would write, with the same rounding
 (S = 1, alpha = 0, n_coefs = 0 take ``grad`` as it is). Finishing and updating
-in one pass reads and writes the buffers once per batch instead of twice. When
-S = 1 (a batch of one row of unit weight) the division is skipped: x / 1 = x
-exactly, and on the seed network the divisions were a tenth of an epoch.
+in one pass reads and writes the buffers once per batch instead of twice. The
+division by S is skipped when S = 1 (x / 1 = x: on the seed network the divisions
+were a tenth of an epoch), and is a product by 1 / S when S is a power of two
+(the same bits: ``per_batch``).
 
 The steps are inlined into the epoch loops: a call passes each array as seven
 machine words, which on a network of a few weights costs more than the step.
@@ -37,35 +38,50 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
     unless momentum is 0: then it is neither read nor written (it may be empty)."""
     dt = params.dtype.type
     lr_, mu, a, s = dt(lr), dt(momentum), dt(alpha), dt(S)
-    unit = S == 1
+    inv = dt(exact_reciprocal(S))
     if momentum == 0:
         # v = 0 v - lr g = -lr g for any finite v, Nesterov or not: the step is
         # params -= lr g, without reading or writing the velocity (on the large
         # bench network, two of the five passes over 235k values per batch)
         for q in range(n_coefs):
-            plain_sgd_one(params, q, grad[q] + a * params[q], s, unit, lr_)
+            plain_sgd_one(params, q, grad[q] + a * params[q], s, inv, lr_)
         for q in range(n_coefs, params.shape[0]):
-            plain_sgd_one(params, q, grad[q], s, unit, lr_)
+            plain_sgd_one(params, q, grad[q], s, inv, lr_)
         return
     for q in range(n_coefs):
-        _sgd_one(params, velocity, q, grad[q] + a * params[q], s, unit, lr_, mu, nesterov)
+        _sgd_one(params, velocity, q, grad[q] + a * params[q], s, inv, lr_, mu, nesterov)
     for q in range(n_coefs, params.shape[0]):
-        _sgd_one(params, velocity, q, grad[q], s, unit, lr_, mu, nesterov)
+        _sgd_one(params, velocity, q, grad[q], s, inv, lr_, mu, nesterov)
 
 
 @jit_inline
-def plain_sgd_one(params, q, g, s, unit, lr):
-    """params[q] -= lr g / s (g / 1 skipped): the plain step for one entry, also taken
-    by ``_engine.run_epoch_row_by_row`` inside its backward sweep."""
-    if not unit:
-        g = g / s
-    params[q] -= lr * g
+def exact_reciprocal(S):
+    """1 / S when x * (1 / S) is x / S for every x, that is when S is a power of two
+    (1, or a batch of 2^k unit-weight rows: every batch of the bench cases); else 0."""
+    return 1.0 / S if math.frexp(S)[0] == 0.5 else 0.0
 
 
 @jit_inline
-def _sgd_one(params, velocity, q, g, s, unit, lr, mu, nesterov):
-    if not unit:
-        g = g / s
+def per_batch(g, s, inv):
+    """g / s, the same bits faster: g itself when s is 1, g * inv when inv (from
+    ``exact_reciprocal``) is 1 / s exactly."""
+    if inv == 1:
+        return g
+    if inv != 0:
+        return g * inv
+    return g / s
+
+
+@jit_inline
+def plain_sgd_one(params, q, g, s, inv, lr):
+    """params[q] -= lr g / s: the plain step for one entry, also taken by
+    ``_engine.run_epoch_row_by_row`` inside its backward sweep."""
+    params[q] -= lr * per_batch(g, s, inv)
+
+
+@jit_inline
+def _sgd_one(params, velocity, q, g, s, inv, lr, mu, nesterov):
+    g = per_batch(g, s, inv)
     v = mu * velocity[q] - lr * g
     velocity[q] = v
     if nesterov:
@@ -80,18 +96,17 @@ def adam_step(params, grad, m, v, t, lr, beta_1, beta_2, epsilon, n_coefs=0, alp
     b1, c1 = dt(beta_1), dt(1 - beta_1)
     b2, c2 = dt(beta_2), dt(1 - beta_2)
     eps, a, s = dt(epsilon), dt(alpha), dt(S)
-    unit = S == 1
+    inv = dt(exact_reciprocal(S))
     lr_t = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
     for q in range(n_coefs):
-        _adam_one(params, m, v, q, grad[q] + a * params[q], s, unit, lr_t, b1, c1, b2, c2, eps)
+        _adam_one(params, m, v, q, grad[q] + a * params[q], s, inv, lr_t, b1, c1, b2, c2, eps)
     for q in range(n_coefs, params.shape[0]):
-        _adam_one(params, m, v, q, grad[q], s, unit, lr_t, b1, c1, b2, c2, eps)
+        _adam_one(params, m, v, q, grad[q], s, inv, lr_t, b1, c1, b2, c2, eps)
 
 
 @jit_inline
-def _adam_one(params, m, v, q, g, s, unit, lr_t, b1, c1, b2, c2, eps):
-    if not unit:
-        g = g / s
+def _adam_one(params, m, v, q, g, s, inv, lr_t, b1, c1, b2, c2, eps):
+    g = per_batch(g, s, inv)
     m[q] = b1 * m[q] + c1 * g
     v[q] = b2 * v[q] + c2 * (g * g)
     params[q] += -lr_t * m[q] / (math.sqrt(v[q]) + eps)

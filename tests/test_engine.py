@@ -73,6 +73,24 @@ def test_sgd_step_is_sklearns(momentum, nesterov):
     np.testing.assert_array_equal(ours, np.concatenate(theirs))  # same formula, same bits
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_division_by_the_batch_weight_is_exact_as_a_product(dtype):
+    # g / S as g * (1 / S) when S is a power of two: the same bits, subnormals too.
+    from fastbp._optimizers import exact_reciprocal, per_batch
+
+    rng = np.random.RandomState(0)
+    info = np.finfo(dtype)
+    g = np.concatenate([rng.randn(500), rng.randn(100) * float(info.tiny), [0.0, -0.0]])
+    g = g.astype(dtype)
+    for S in [1.0, 2.0, 64.0, 128.0, 0.5, 2.0**-3, 3.0, 96.0, 1.7]:
+        inv = dtype(exact_reciprocal(S))
+        assert (inv != 0) == (S in (1.0, 2.0, 64.0, 128.0, 0.5, 2.0**-3))
+        s = dtype(S)
+        ours = np.array([per_batch(x, s, inv) for x in g], dtype=dtype)
+        np.testing.assert_array_equal(ours, g / s)
+        assert (np.signbit(ours) == np.signbit(g / s)).all()
+
+
 def test_adam_step_is_sklearns():
     rng = np.random.RandomState(0)
     params = rng.randn(8)
