@@ -57,8 +57,10 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
 @jit_inline
 def exact_reciprocal(S):
     """1 / S when x * (1 / S) is x / S for every x, that is when S is a power of two
-    (1, or a batch of 2^k unit-weight rows: every batch of the bench cases); else 0."""
-    return 1.0 / S if math.frexp(S)[0] == 0.5 else 0.0
+    (1, or a batch of 2^k unit-weight rows: every batch of the bench cases), within
+    2^+-100 so that S and 1 / S are exact in float32 too; else 0."""
+    mantissa, exponent = math.frexp(S)
+    return 1.0 / S if mantissa == 0.5 and -100 < exponent < 100 else 0.0
 
 
 @jit_inline
