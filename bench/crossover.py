@@ -34,11 +34,10 @@ import numba
 import numpy as np
 from numba import uint64
 
-try:  # the options fastbp compiles its kernels with (without the on-disk cache)
-    from fastbp._config import BLAS_MIN_FLOPS, JIT_OPTIONS
-except ImportError:  # run outside the project: same options, spelled out
-    BLAS_MIN_FLOPS = None
-    JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+# the options fastbp compiles its kernels with (without the on-disk cache), and its
+# BLAS call
+from fastbp._blas import matmul
+from fastbp._config import BLAS_MIN_FLOPS, JIT_OPTIONS
 
 OPTIONS = dict(JIT_OPTIONS, cache=False)
 jit = numba.njit(**OPTIONS)
@@ -104,28 +103,22 @@ def backprop_messages_loops(deltas, d_off, params, w_off, dp_off, n, k, m):
             deltas[dp_off + i * k + p] = s
 
 
-# --- BLAS paths: the views and np.dot calls of the kernels ---------------------
+# --- BLAS paths: the kernels' calls of fastbp._blas.matmul ---------------------
 
 
 @jit
 def affine_blas(acts, a_off, z_off, params, w_off, n, k, m):
-    A = acts[a_off : a_off + n * k].reshape((n, k))
-    W = params[w_off : w_off + k * m].reshape((k, m))
-    np.dot(A, W, acts[z_off : z_off + n * m].reshape((n, m)))
+    matmul(False, False, n, m, k, acts, a_off, params, w_off, acts, z_off)
 
 
 @jit
 def weight_grad_blas(acts, a_off, deltas, d_off, grad, w_off, n, k, m):
-    A = acts[a_off : a_off + n * k].reshape((n, k))
-    D = deltas[d_off : d_off + n * m].reshape((n, m))
-    np.dot(A.T, D, grad[w_off : w_off + k * m].reshape((k, m)))
+    matmul(True, False, k, m, n, acts, a_off, deltas, d_off, grad, w_off)
 
 
 @jit
 def backprop_messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m):
-    D = deltas[d_off : d_off + n * m].reshape((n, m))
-    W = params[w_off : w_off + k * m].reshape((k, m))
-    np.dot(D, W.T, deltas[dp_off : dp_off + n * k].reshape((n, k)))
+    matmul(False, True, n, k, m, deltas, d_off, params, w_off, deltas, dp_off)
 
 
 def repeater(kernel):

@@ -18,11 +18,11 @@ Like the forward pass, large products go to BLAS and small ones run as loops
 over the flat buffers.
 """
 
-import numpy as np
 from numba import uint64
 
 from ._activations import backprop_derivative
-from ._config import BLAS_MIN_FLOPS, jit, jit_inline, jit_nrt
+from ._blas import matmul
+from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
 
 
@@ -32,7 +32,13 @@ def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, ac
     n_, k_, m_ = uint64(n), uint64(k), uint64(m)
     w0, b0 = uint64(w_off), uint64(b_off)
     if n * k * m >= BLAS_MIN_FLOPS:
-        _weight_grad_blas(acts, a_off, deltas, d_off, grad, w_off, n, k, m, tmp, accumulate)
+        # gW (k x m) = A^T @ D, A (n x k), D (n x m); when accumulating, into tmp first
+        # (as many roundings as without: the product, then one addition)
+        out, o_off = (tmp, 0) if accumulate else (grad, w_off)
+        matmul(True, False, k, m, n, acts, a_off, deltas, d_off, out, o_off)
+        if accumulate:
+            for q in range(k_ * m_):
+                grad[w0 + q] += tmp[q]
     else:
         # unsigned indices so that the inner loops vectorise (see _forward.affine)
         if not accumulate:
@@ -56,25 +62,13 @@ def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, ac
             grad[b0 + j] += deltas[d + j]
 
 
-@jit_nrt
-def _weight_grad_blas(acts, a_off, deltas, d_off, grad, w_off, n, k, m, tmp, accumulate):
-    # Array views only here: see _forward._affine_blas.
-    A = acts[a_off : a_off + n * k].reshape((n, k))
-    D = deltas[d_off : d_off + n * m].reshape((n, m))
-    if accumulate:
-        np.dot(A.T, D, tmp[: k * m].reshape((k, m)))
-        for q in range(k * m):
-            grad[w_off + q] += tmp[q]
-    else:
-        np.dot(A.T, D, grad[w_off : w_off + k * m].reshape((k, m)))
-
-
 @jit_inline
 def backprop_messages(deltas, d_off, params, w_off, dp_off, n, k, m):
     """D_prev = D @ W^T (D = deltas[d_off:] (n, m), D_prev = deltas[dp_off:] (n, k)):
     the summed backward message into each neuron."""
     if n * k * m >= BLAS_MIN_FLOPS:
-        _messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m)
+        # D_prev (n x k) = D (n x m) @ W^T, W stored k x m
+        matmul(False, True, n, k, m, deltas, d_off, params, w_off, deltas, dp_off)
     else:
         for i in range(n):
             d = d_off + i * m
@@ -84,14 +78,6 @@ def backprop_messages(deltas, d_off, params, w_off, dp_off, n, k, m):
                 for j in range(m):
                     s += deltas[d + j] * params[w + j]
                 deltas[dp_off + i * k + p] = s
-
-
-@jit_nrt
-def _messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m):
-    # Array views only here: see _forward._affine_blas.
-    D = deltas[d_off : d_off + n * m].reshape((n, m))
-    W = params[w_off : w_off + k * m].reshape((k, m))
-    np.dot(D, W.T, deltas[dp_off : dp_off + n * k].reshape((n, k)))
 
 
 @jit

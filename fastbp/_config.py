@@ -16,16 +16,18 @@ below are the only ones in force:
   whole call. Numba would otherwise count references on each array at every
   function boundary, inlined ones included, with an atomic add each time: on the
   seed network (1-2-1, one row per batch) that was most of an epoch's time.
-  The few functions that hand arrays back to Python use :func:`jit_nrt`.
+  Nothing needs it: the BLAS products take offsets into the flat buffers
+  (``_blas.matmul``), not array views.
 """
 
 import numba
 
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", _nrt=False)
 
-# A layer product goes through BLAS (np.dot into a preallocated buffer) when
-# rows * fan_in * fan_out reaches this many multiply-adds; below it, plain loops
-# are faster because they skip the BLAS call overhead (~0.1 us). The crossover is
+# A layer product goes through BLAS (_blas.matmul into a preallocated buffer) when
+# rows * fan_in * fan_out reaches this many multiply-adds; below it, plain loops,
+# which skip the BLAS call overhead (~0.1 us through np.dot, the call this was
+# measured with; ~10-20 ns through _blas.matmul, see bench/CROSSOVER.md). The crossover is
 # low because the loops are slow once there is work: without fastmath the
 # reduction of backprop_messages does not vectorise and the others get no FMA.
 # BLAS is faster on ~35 % of the shapes of 64-255 multiply-adds, ~70 % of 256-1023
@@ -50,11 +52,6 @@ CHUNK_ROWS = 2048
 def jit(func):
     """Compile ``func`` with fastbp's options."""
     return numba.njit(**JIT_OPTIONS)(func)
-
-
-def jit_nrt(func):
-    """Compile ``func`` with reference counting, for functions that return arrays."""
-    return numba.njit(**{**JIT_OPTIONS, "_nrt": True})(func)
 
 
 def jit_inline(func):

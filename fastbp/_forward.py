@@ -1,16 +1,16 @@
 """The forward pass: in_k = sum_j w_jk out_j + b_k, out_k = f(in_k), layer by layer.
 
 For a batch of rows this is Z = A @ W + b per layer. Large products go to
-BLAS (``np.dot`` into the layer's block of the activation buffer); small ones
+BLAS (``_blas.matmul`` into the layer's block of the activation buffer); small ones
 run as plain loops over the flat buffers, ordered so that the innermost loop
 walks a contiguous row of W, which Numba vectorises.
 """
 
-import numpy as np
 from numba import uint64
 
 from ._activations import activate
-from ._config import BLAS_MIN_FLOPS, jit, jit_inline, jit_nrt
+from ._blas import matmul
+from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._layout import B_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 
 
@@ -19,7 +19,7 @@ def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m):
     """Z = A @ W + b: A = acts[a_off:] (n, k), W = params[w_off:] (k, m), b = params[b_off:],
     Z = acts[z_off:] (n, m)."""
     if n * k * m >= BLAS_MIN_FLOPS:
-        _affine_blas(acts, a_off, z_off, params, w_off, n, k, m)
+        matmul(False, False, n, m, k, acts, a_off, params, w_off, acts, z_off)
         add_bias(acts, z_off, params, b_off, n, m)
         return
     # Unsigned index arithmetic: the compiler then knows no index is negative
@@ -37,15 +37,6 @@ def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m):
                 for j in range(m_):
                     acts[z + j] += x * params[w + j]
     add_bias(acts, z_off, params, b_off, n, m)
-
-
-@jit_nrt
-def _affine_blas(acts, a_off, z_off, params, w_off, n, k, m):
-    # The array views live in their own function: creating them costs reference
-    # counting that would otherwise slow every call of ``affine``, BLAS or not.
-    A = acts[a_off : a_off + n * k].reshape((n, k))
-    W = params[w_off : w_off + k * m].reshape((k, m))
-    np.dot(A, W, acts[z_off : z_off + n * m].reshape((n, m)))
 
 
 @jit_inline

@@ -5,11 +5,13 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numba import njit
 from numba.core.config import DISABLE_JIT
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 from fastbp import MLPRegressor, Network
 from fastbp._backward import backprop_messages, weight_grad
+from fastbp._blas import matmul
 from fastbp._config import BLAS_MIN_FLOPS
 from fastbp._data import kernel_data
 from fastbp._engine import epoch_kernel, run_epoch, run_epoch_row_by_row
@@ -50,6 +52,49 @@ def test_layer_products_both_paths(n, k, m, dtype):
 
     backprop_messages(deltas, 0, params, w_off, n * m, n, k, m)
     np.testing.assert_allclose(deltas[n * m :].reshape(n, k), D @ W.T, rtol=tol, atol=tol)
+
+
+@njit
+def _np_dot_on_views(trans_a, trans_b, m, n, k, a, b, c):
+    # the BLAS path as the kernels wrote it before _blas: np.dot on reshaped views
+    # (a branch per case: one expression for both would type A as of any layout,
+    # which np.dot copies to C order first)
+    if trans_a:
+        np.dot(a.reshape((k, m)).T, b.reshape((k, n)), c.reshape((m, n)))
+    elif trans_b:
+        np.dot(a.reshape((m, k)), b.reshape((n, k)).T, c.reshape((m, n)))
+    else:
+        np.dot(a.reshape((m, k)), b.reshape((k, n)), c.reshape((m, n)))
+
+
+@njit(_nrt=False)
+def _matmul_at(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off):
+    matmul(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off)
+
+
+SHAPES = [(32, 16, 8), (32, 1, 16), (1, 32, 16), (1, 1, 300), (7, 5, 1), (1, 1, 1), (64, 10, 64)]
+
+
+@pytest.mark.parametrize("m,n,k", SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_is_np_dot_bit_for_bit(m, n, k, trans_a, trans_b, dtype):
+    # np.dot picks gemv for one row or one column, dot for one number, gemm else:
+    # matmul calls the same BLAS functions, so the same bits; it writes only C's block.
+    rng = np.random.RandomState(m * n + k)
+    a, b = rng.randn(m * k).astype(dtype), rng.randn(k * n).astype(dtype)
+    a_buf = np.concatenate([np.full(3, np.nan, dtype), a])
+    b_buf = np.concatenate([np.full(5, np.nan, dtype), b])
+    c_buf = np.full(2 + m * n + 4, np.nan, dtype)
+    _matmul_at(trans_a, trans_b, m, n, k, a_buf, 3, b_buf, 5, c_buf, 2)
+    expected = np.empty(m * n, dtype)
+    _np_dot_on_views(trans_a, trans_b, m, n, k, a, b, expected)
+    np.testing.assert_array_equal(c_buf[2 : 2 + m * n], expected)
+    assert np.isnan(c_buf[:2]).all() and np.isnan(c_buf[2 + m * n :]).all()
+    A = a.reshape(k, m).T if trans_a else a.reshape(m, k)  # and the product is right
+    B = b.reshape(n, k).T if trans_b else b.reshape(k, n)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(expected.reshape(m, n), A.astype(float) @ B, rtol=tol, atol=tol)
 
 
 def sklearn_params(p):
