@@ -110,7 +110,7 @@ def cpu_model():
 
 def blas():
     """numpy's BLAS as numpy.show_config reports it, and what threadpoolctl sees loaded
-    (numpy's, and SciPy's, which Numba's np.dot calls)."""
+    (numpy's, and SciPy's, which fastbp's kernels call, as Numba's np.dot does)."""
     import numpy as np
 
     lines = []
@@ -949,8 +949,10 @@ def main(argv=None):
             "but the first (bench/cases.py). Two references, both numpy's `np.dot` into a "
             "preallocated output in the same dtype (bench/test_bench_gemm.py): one 2048×2048 "
             "product, and the exact products of one epoch (same shapes and transposes, one after "
-            "the other, per-call overhead included). fastbp's own products go through Numba's "
-            "`np.dot`, i.e. SciPy's OpenBLAS.\n",
+            "the other, per-call overhead included). fastbp's own products call SciPy's OpenBLAS "
+            "(the BLAS Numba's `np.dot` calls) directly on offsets into its flat buffers "
+            "(fastbp/_blas.py), without the per-call overhead of `np.dot` that the epoch shapes' "
+            "reference includes.\n",
             gflops + "\n",
         ]
     for title, section in (
