@@ -754,8 +754,11 @@ def both_cores_section(results, threads, split):
         "below it to Numba loops. The value comes from timing both paths on 2,916 shapes "
         "per path (batch 1-256, widths 1-784, both dtypes, each of the three products): "
         "256 was the best single threshold in every run (idle, one BLAS thread, half "
-        "zeros, busy); the old 32,768 made the typical shape 1.8× slower. Reproduce: "
-        "`python bench/crossover.py` (~1 minute)."
+        "zeros, busy) while the kernels called `np.dot` on array views. Since they call "
+        "BLAS directly (fastbp/_blas.py), its fixed cost per call fell from ~210 to ~55 ns "
+        "and 32 would be the best single value; the threshold is unchanged for now because "
+        "it also picks the row-by-row epoch kernel and the BLAS thread limit "
+        "(CROSSOVER.md, last section). Reproduce: `python bench/crossover.py` (~1 minute)."
     )
     return "\n\n".join(parts)
 

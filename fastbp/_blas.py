@@ -70,7 +70,8 @@ def _signature(helper, layout, args):
             arrays.append(args[pos])
         pos += 2 if c == "p" else 0 if c in "01z" else 1
     assert pos == len(args), (helper, layout)
-    if not all(isinstance(x, types.Array) and x.ndim == 1 for x in arrays):
+    # contiguous 1-D buffers only: the pointer arithmetic assumes unit strides
+    if not all(isinstance(x, types.Array) and x.ndim == 1 and x.layout == "C" for x in arrays):
         return None
     dtype = arrays[0].dtype
     if dtype not in _KINDS or any(x.dtype != dtype for x in arrays):
