@@ -11,7 +11,7 @@ Why not ``np.dot`` on reshaped views: a view of a flat buffer is a new array,
 which needs Numba's reference counting (an atomic add and subtract per view per
 call) and so a separately compiled function to hold it; ``np.dot`` adds shape
 and layout checks; and every kernel that calls it compiles (and re-optimises)
-its implementation: ~1.5-2 s of a cold cache for a fit and a prediction.
+its implementation: ~1 s of a cold cache for a fit and a prediction.
 
 BLAS is column-major: a row-major block of R rows and C columns is, to BLAS, a
 C x R matrix with leading dimension C, its transpose. So the row-major product

@@ -26,8 +26,9 @@ JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", 
 
 # A layer product goes through BLAS (_blas.matmul into a preallocated buffer) when
 # rows * fan_in * fan_out reaches this many multiply-adds; below it, plain loops,
-# which skip the BLAS call overhead (~0.1 us through np.dot, the call this was
-# measured with; ~10-20 ns through _blas.matmul, see bench/CROSSOVER.md). The crossover is
+# which skip the BLAS call's fixed cost (~0.2 us through np.dot on views, the call
+# this was measured with; ~55 ns through _blas.matmul, for which 32 would now be
+# best: see the last section of bench/CROSSOVER.md). The crossover is
 # low because the loops are slow once there is work: without fastmath the
 # reduction of backprop_messages does not vectorise and the others get no FMA.
 # BLAS is faster on ~35 % of the shapes of 64-255 multiply-adds, ~70 % of 256-1023

@@ -286,8 +286,8 @@ def _step(params, grad, first, second, n_coefs, S, alpha, solver, lr, momentum, 
     """The optimizer's step after a batch of summed sample weight ``S`` whose unnormalised
     gradient is in ``grad``. Returns the number of Adam steps taken.
 
-    A call, not inlined: compiled once and cached on its own, it is not copied
-    (twice: SGD and Adam) into each epoch kernel's Numba IR, which took ~0.5 s off
+    A call, not inlined: compiled once and cached on its own, its SGD and Adam
+    steps are not copied into each epoch kernel's Numba IR, which took ~0.5 s off
     a cold-cache fit. One call per batch cost nothing measurable on the bench
     cases (on the seed network, batches of one, plain SGD steps inside the sweep).
     """
