@@ -753,12 +753,12 @@ def both_cores_section(results, threads, split):
         f"`BLAS_MIN_FLOPS`{f' = {threshold}' if threshold else ''} (fastbp/_config.py), "
         "below it to Numba loops. The value comes from timing both paths on 2,916 shapes "
         "per path (batch 1-256, widths 1-784, both dtypes, each of the three products): "
-        "256 was the best single threshold in every run (idle, one BLAS thread, half "
-        "zeros, busy) while the kernels called `np.dot` on array views. Since they call "
-        "BLAS directly (fastbp/_blas.py), its fixed cost per call fell from ~210 to ~55 ns "
-        "and 32 would be the best single value; the threshold is unchanged for now because "
-        "it also picks the row-by-row epoch kernel and the BLAS thread limit "
-        "(CROSSOVER.md, last section). Reproduce: `python bench/crossover.py` (~1 minute)."
+        "while the kernels called `np.dot` on array views, 256 was the best single threshold "
+        "in every run (idle, one BLAS thread, half zeros, busy). Since they call BLAS "
+        "directly (fastbp/_blas.py), its fixed cost per call fell from ~210 to ~55 ns and "
+        "the best threshold to 32; networks whose every product is below "
+        "`ROW_BY_ROW_MAX_FLOPS` = 48 train row by row (CROSSOVER.md, last section). "
+        "Reproduce: `python bench/crossover.py` (~1 minute)."
     )
     return "\n\n".join(parts)
 

@@ -26,14 +26,24 @@ JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", 
 
 # A layer product goes through BLAS (_blas.matmul into a preallocated buffer) when
 # rows * fan_in * fan_out reaches this many multiply-adds; below it, plain loops,
-# which skip the BLAS call's fixed cost (~0.2 us through np.dot on views, the call
-# this was measured with; ~55 ns through _blas.matmul, for which 32 would now be
-# best: see the last section of bench/CROSSOVER.md). The crossover is
-# low because the loops are slow once there is work: without fastmath the
-# reduction of backprop_messages does not vectorise and the others get no FMA.
-# BLAS is faster on ~35 % of the shapes of 64-255 multiply-adds, ~70 % of 256-1023
-# and ~90 % of 1024-4095. Measured with bench/crossover.py (see bench/CROSSOVER.md).
-BLAS_MIN_FLOPS = 256
+# which skip the BLAS call's fixed cost (~55 ns). The crossover is low because the
+# loops are slow once there is work: without fastmath the reduction of
+# backprop_messages does not vectorise and the others get no FMA. BLAS is faster on
+# ~40 % of the shapes of 16-63 multiply-adds, ~80 % of 64-255 and ~90 % of
+# 256-1023; 32 was the best single threshold over 2,916 shapes (bench/crossover.py,
+# bench/CROSSOVER.md, last section). It was 256 while the BLAS path was np.dot on
+# array views, whose fixed cost was ~0.2 us.
+BLAS_MIN_FLOPS = 32
+
+# A network trains row by row (_engine.run_epoch_row_by_row: one sweep per row, no
+# BLAS) when every layer's product for a batch is below this many multiply-adds,
+# else through the batched kernel (BLAS from BLAS_MIN_FLOPS on). Measured with
+# Network.train_epoch on small networks, 4,000 rows, float64 (row-by-row time over
+# batched): batches of one row 0.75-0.77x where the largest product was 32-36
+# multiply-adds (4-8-1, 6-6-1), 1.28-1.39x from 50 on (1-50-1, 2-32-1, 8-8-8,
+# 8-16-1); batches of 2-16 with products of 64-240, 1.37-2.8x. Nothing was
+# measured between 36 and 50.
+ROW_BY_ROW_MAX_FLOPS = 48
 
 # Minibatch training keeps BLAS's threads (one per core) only when some layer's
 # product for a batch reaches this many multiply-adds; below it, fits run with

@@ -17,7 +17,7 @@ one (see ``_data.kernel_data``).
 
 from ._activations import activate, backprop_derivative
 from ._backward import backward_pass, finish_gradient, squared_norm
-from ._config import BLAS_MIN_FLOPS, jit, jit_inline
+from ._config import ROW_BY_ROW_MAX_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 from ._losses import loss_and_delta
@@ -113,12 +113,12 @@ def epoch_kernel(sizes, batch_size):
     """The epoch kernel for a network of layer ``sizes`` trained in batches of ``batch_size``.
 
     ``run_epoch_row_by_row`` when every layer's product for a batch is below
-    BLAS_MIN_FLOPS, else ``run_epoch``. Two entry points rather than a branch in
+    ROW_BY_ROW_MAX_FLOPS (``_config``), else ``run_epoch``. Two entry points rather than a branch in
     one, so that a fit compiles only the path it runs (a cold cache costs
     seconds per path).
     """
     pairs = zip(sizes[:-1], sizes[1:])
-    small = all(batch_size * int(a) * int(b) < BLAS_MIN_FLOPS for a, b in pairs)
+    small = all(batch_size * int(a) * int(b) < ROW_BY_ROW_MAX_FLOPS for a, b in pairs)
     return run_epoch_row_by_row if small else run_epoch
 
 

@@ -7,7 +7,8 @@ waking up and waiting for each other than computing. The rules, measured on the
 
 - minibatch training uses one BLAS thread unless some layer's product for a
   batch reaches ``BLAS_THREADS_MIN_FLOPS`` multiply-adds (``_config.py``), or
-  none reaches ``BLAS_MIN_FLOPS`` (then no product goes to BLAS);
+  none reaches ``ROW_BY_ROW_MAX_FLOPS`` (then the network trains row by row,
+  without BLAS);
 - fits in worker threads (joblib's threading backend, Dask threads) use one BLAS
   thread each.
 """
@@ -17,7 +18,7 @@ from contextlib import nullcontext
 
 from threadpoolctl import ThreadpoolController
 
-from ._config import BLAS_MIN_FLOPS, BLAS_THREADS_MIN_FLOPS
+from ._config import BLAS_THREADS_MIN_FLOPS, ROW_BY_ROW_MAX_FLOPS
 
 _BLAS = None
 
@@ -48,8 +49,8 @@ def single_blas_thread_for_small_products(sizes, batch_size):
     batch is below BLAS_THREADS_MIN_FLOPS multiply-adds (see _config.py), where
     splitting each product across threads costs more than it saves."""
     largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-    if largest >= BLAS_THREADS_MIN_FLOPS or largest < BLAS_MIN_FLOPS:
-        # Below BLAS_MIN_FLOPS the kernels make no BLAS call at all, and setting the
+    if largest >= BLAS_THREADS_MIN_FLOPS or largest < ROW_BY_ROW_MAX_FLOPS:
+        # Row by row the kernel makes no BLAS call at all, and setting the
         # threads (~20 us of threadpoolctl calls) would cost a third of a seed epoch
         # in Network.train_epoch, which sets them per epoch.
         return nullcontext()

@@ -12,7 +12,7 @@ from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOpti
 from fastbp import MLPRegressor, Network
 from fastbp._backward import backprop_messages, weight_grad
 from fastbp._blas import matmul
-from fastbp._config import BLAS_MIN_FLOPS
+from fastbp._config import BLAS_MIN_FLOPS, ROW_BY_ROW_MAX_FLOPS
 from fastbp._data import kernel_data
 from fastbp._engine import epoch_kernel, run_epoch, run_epoch_row_by_row
 from fastbp._forward import affine
@@ -166,15 +166,21 @@ def epoch_args(net, n_rows, batch, solver, alpha=0.0, momentum=0.9):
             momentum, True, 0.9, 0.999, 1e-8, 0)  # fmt: skip
 
 
-# [4, 6, 2] with batches of 5 runs row by row (every layer below BLAS_MIN_FLOPS),
-# [4, 30, 20, 2] through the batched path; the reference is Network.loss_gradient.
-# Batches of 11 leave a last batch of one row, and batches of 1 are all of one row:
-# the row-by-row kernel takes those steps inside its backward sweep.
-@pytest.mark.parametrize("sizes", [[4, 6, 2], [4, 30, 20, 2]], ids=["row-by-row", "batched"])
+# Both epoch kernels, each on a network of its kind (epoch_kernel picks row by row
+# for small products; the batched kernel's BLAS and loop paths both run on
+# [4, 30, 20, 2]); the reference is Network.loss_gradient. Batches of 11 leave a
+# last batch of one row, and batches of 1 are all of one row: the row-by-row kernel
+# takes those steps inside its backward sweep.
+@pytest.mark.parametrize(
+    "sizes,epoch",
+    [([4, 6, 2], run_epoch_row_by_row), ([4, 30, 20, 2], run_epoch)],
+    ids=["row-by-row", "batched"],
+)
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("solver,momentum", [(SGD, 0.9), (SGD, 0.0), (ADAM, 0.9)])
 @pytest.mark.parametrize("batch", [5, 11, 1])
-def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, sizes, batch):
+def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, sizes, epoch,
+                                                      batch):  # fmt: skip
     rng = np.random.RandomState(0)
     X, Y, sw = rng.randn(23, 4), rng.randn(23, 2), rng.uniform(0.5, 2, 23)
     X[X < 0.3] = 0  # zeros, stored or not
@@ -184,9 +190,6 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, 
     ref = Network(sizes, "tanh", random_state=0)
     state = np.zeros((2, net.params.size))
     arrays = epoch_arrays(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, batch, state)
-    epoch = epoch_kernel(sizes, batch)
-    if batch == 5:
-        assert epoch is (run_epoch_row_by_row if len(sizes) == 3 else run_epoch)
     args = epoch_args(net, 23, batch, solver, alpha=0.1, momentum=momentum)
     total, t = epoch(*arrays, *args)
 
@@ -208,19 +211,38 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, 
     np.testing.assert_allclose(total, expected_total, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "sizes,batch,row_by_row",
+    [
+        ([1, 2, 1], 1, True),  # the seed network
+        ([4, 8, 1], 1, True),  # largest product 32
+        ([4, 6, 2], 5, False),  # 120
+        ([1, 50, 1], 1, False),  # 50
+        ([47, 1, 1], 1, True),  # either side of ROW_BY_ROW_MAX_FLOPS = 48
+        ([48, 1, 1], 1, False),
+        ([3, 4, 2], 3, True),  # 36 and 24
+    ],
+)
+def test_epoch_kernel_is_row_by_row_for_small_products(sizes, batch, row_by_row):
+    largest = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    assert (largest < ROW_BY_ROW_MAX_FLOPS) is row_by_row  # the rule, on these cases
+    assert epoch_kernel(sizes, batch) is (run_epoch_row_by_row if row_by_row else run_epoch)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("solver,momentum", [(SGD, 0.9), (SGD, 0.0), (ADAM, 0.9)])
 @pytest.mark.parametrize("batch", [1, 11])
 def test_steps_inside_the_sweep_are_the_steps_after_it(batch, solver, momentum, dtype):
     # The row-by-row kernel steps on batches of one row inside its backward sweep;
-    # the batched kernel (on layers this small, below BLAS_MIN_FLOPS even for 11
-    # rows, plain loops with the same sums in the same order) steps after it from
+    # the batched kernel (on the seed network's layers, below BLAS_MIN_FLOPS even for
+    # 11 rows: plain loops with the same sums in the same order) steps after it from
     # the gradient buffer: the same bits.
+    assert 11 * 1 * 2 < BLAS_MIN_FLOPS
     rng = np.random.RandomState(1)
-    X, Y, sw = rng.randn(23, 3), rng.randn(23, 2), rng.uniform(0.5, 2, 23)
+    X, Y, sw = rng.randn(23, 1), rng.randn(23, 1), rng.uniform(0.5, 2, 23)
     sw[::2] = 1
     idx = rng.permutation(23).astype(np.int64)
-    nets = [Network([3, 5, 2], "logistic", random_state=0, dtype=dtype) for _ in range(2)]
+    nets = [Network([1, 2, 1], "logistic", random_state=0, dtype=dtype) for _ in range(2)]
     results = []
     for net, kernel in zip(nets, [run_epoch_row_by_row, run_epoch], strict=True):
         state = np.zeros((2, net.params.size), dtype)
