@@ -113,9 +113,9 @@ def epoch_kernel(sizes, batch_size):
     """The epoch kernel for a network of layer ``sizes`` trained in batches of ``batch_size``.
 
     ``run_epoch_row_by_row`` when every layer's product for a batch is below
-    ROW_BY_ROW_MAX_FLOPS (``_config``), else ``run_epoch``. Two entry points rather than a branch in
-    one, so that a fit compiles only the path it runs (a cold cache costs
-    seconds per path).
+    ROW_BY_ROW_MAX_FLOPS (``_config``), else ``run_epoch``. Two entry points rather
+    than a branch in one, so that a fit compiles only the path it runs (a cold cache
+    costs seconds per path).
     """
     pairs = zip(sizes[:-1], sizes[1:])
     small = all(batch_size * int(a) * int(b) < ROW_BY_ROW_MAX_FLOPS for a, b in pairs)

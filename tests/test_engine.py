@@ -166,11 +166,12 @@ def epoch_args(net, n_rows, batch, solver, alpha=0.0, momentum=0.9):
             momentum, True, 0.9, 0.999, 1e-8, 0)  # fmt: skip
 
 
-# Both epoch kernels, each on a network of its kind (epoch_kernel picks row by row
-# for small products; the batched kernel's BLAS and loop paths both run on
-# [4, 30, 20, 2]); the reference is Network.loss_gradient. Batches of 11 leave a
-# last batch of one row, and batches of 1 are all of one row: the row-by-row kernel
-# takes those steps inside its backward sweep.
+# Both epoch kernels, called directly (whichever epoch_kernel would pick): row by
+# row on [4, 6, 2], batched on [4, 30, 20, 2], whose products all go to BLAS (the
+# batched kernel's loops: test_steps_inside_the_sweep_are_the_steps_after_it). The
+# reference is Network.loss_gradient. Batches of 11 leave a last batch of one row,
+# and batches of 1 are all of one row: the row-by-row kernel takes those steps
+# inside its backward sweep.
 @pytest.mark.parametrize(
     "sizes,epoch",
     [([4, 6, 2], run_epoch_row_by_row), ([4, 30, 20, 2], run_epoch)],
