@@ -16,8 +16,8 @@ below are the only ones in force:
   whole call. Numba would otherwise count references on each array at every
   function boundary, inlined ones included, with an atomic add each time: on the
   seed network (1-2-1, one row per batch) that was most of an epoch's time.
-  Nothing needs it: the BLAS products take offsets into the flat buffers
-  (``_blas.matmul``), not array views.
+  No kernel needs it: even the BLAS products take offsets into the flat buffers
+  (``_blas.matmul``) rather than array views.
 """
 
 import numba
