@@ -24,6 +24,7 @@ from ._activations import backprop_derivative
 from ._blas import matmul
 from ._config import BLAS_MIN_FLOPS, jit, jit_inline
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
+from ._optimizers import exact_reciprocal, per_batch
 
 
 @jit_inline
@@ -95,13 +96,20 @@ def backward_pass(params, table, hidden, acts, deltas, n, grad, tmp, accumulate)
 
 @jit
 def finish_gradient(params, grad, n_coefs, alpha, S):
-    """Normalise the summed gradient by S, add alpha W / S; return 1/2 alpha |W|^2 / S."""
+    """Normalise the summed gradient by S, add alpha W / S; return 1/2 alpha |W|^2 / S.
+    The division is the optimizers' (``per_batch``), so the same bits as their steps."""
     a = params.dtype.type(alpha)
-    s = params.dtype.type(S)
+    s, inv = params.dtype.type(S), params.dtype.type(exact_reciprocal(S))
     for q in range(n_coefs):
-        grad[q] = (grad[q] + a * params[q]) / s
+        grad[q] = per_batch(grad[q] + a * params[q], s, inv)
     for q in range(n_coefs, params.shape[0]):
-        grad[q] /= s
+        grad[q] = per_batch(grad[q], s, inv)
+    return l2_term(params, n_coefs, alpha, S)
+
+
+@jit_inline
+def l2_term(params, n_coefs, alpha, S):
+    """The L2 term of the loss, 1/2 alpha |W|^2 / S (W: the first n_coefs entries)."""
     return 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
 
 

@@ -16,7 +16,7 @@ one (see ``_data.kernel_data``).
 """
 
 from ._activations import activate, backprop_derivative
-from ._backward import backward_pass, finish_gradient, squared_norm
+from ._backward import backward_pass, finish_gradient, l2_term
 from ._config import ROW_BY_ROW_MAX_FLOPS, jit, jit_inline
 from ._forward import forward_pass
 from ._layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
@@ -263,7 +263,7 @@ def _batch_weight_and_l2(params, n_coefs, sw, rows, start, n, alpha):
     S = 0.0
     for i in range(start, start + n):
         S += sw[rows[i]]
-    return S, 0.0 if alpha == 0 else 0.5 * alpha * squared_norm(params, n_coefs) / S
+    return S, l2_term(params, n_coefs, alpha, S)
 
 
 @jit_inline
