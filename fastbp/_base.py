@@ -29,7 +29,7 @@ from ._data import kernel_data
 from ._layout import Buffers, coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
 from ._solvers import StochasticOptimizer, minimize_lbfgs
-from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SQUARED_ERROR
+from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SGD, SQUARED_ERROR
 from ._threads import single_blas_thread_for_small_products, single_blas_thread_off_main
 from .network import init_params
 
@@ -324,7 +324,8 @@ class BaseMLP(BaseEstimator):
         # the velocity (twice) or Adam's m and v.
         arrays = (data, Y, sw, epoch_rows, params, buf.table, buf.acts, buf.deltas, buf.grad,
                   buf.tmp, state[0], state[-1])  # fmt: skip
-        run_epoch = _engine.epoch_kernel(self._sizes, batch_size)
+        plain_sgd = self._optimizer.code == SGD and self._optimizer.momentum == 0
+        run_epoch = _engine.epoch_kernel(self._sizes, batch_size, hidden, out, loss, plain_sgd)
         val = None
         if val_rows is not None:
             val_out = np.empty((val_rows.shape[0], Y.shape[1]), dtype=params.dtype)

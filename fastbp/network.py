@@ -395,7 +395,7 @@ class Network:
                 raise ValueError(
                     "a batch's sample weights sum to 0; every batch needs a positive sum."
                 )
-        epoch, buf = self._train_buffers(cap)
+        epoch, buf = self._train_buffers(cap, code)
         velocity = buf.grad[:0]  # with momentum 0 (below) the SGD step never touches it
         before = self.params.copy()
         # BLAS's threads as the estimators use them (_threads.py)
@@ -443,14 +443,16 @@ class Network:
         sw = np.ones(n, dtype=self.dtype) if sample_weight is None else sample_weight
         return code, X, Y, sw, check_alpha(alpha)
 
-    def _train_buffers(self, cap):
-        """train_epoch's kernel and work buffers for batches of ``cap`` rows, kept
-        between calls (making them anew cost more than a seed-network epoch)."""
+    def _train_buffers(self, cap, loss):
+        """train_epoch's kernel and work buffers for batches of ``cap`` rows and the
+        ``loss`` code, kept between calls (making them anew cost more than a
+        seed-network epoch)."""
         kept = getattr(self, "_epoch_buffers", None)
-        if kept is None or kept[1].cap != cap:
+        if kept is None or kept[1].cap != cap or kept[2] != loss:
             buf = Buffers(self.layer_sizes, self.dtype, cap, self.params.size)
-            kept = self._epoch_buffers = (_engine.epoch_kernel(self.layer_sizes, cap), buf)
-        return kept
+            epoch = _engine.epoch_kernel(self.layer_sizes, cap, self._hidden, self._out, loss, True)
+            kept = self._epoch_buffers = (epoch, buf, loss)
+        return kept[:2]
 
 
 def check_order(order, n):
