@@ -88,7 +88,8 @@ def source(sizes, hidden, out_code, loss):
     n_coefs = table[0][1]
     n_params = n_coefs + sum(sizes[1:])
     w = [f"w{q}" for q in range(n_params)]  # params[q] lives in w[q] during the epoch
-    lines = [_HEADER.format(sizes=tuple(sizes), hidden=hidden, out_code=out_code, loss=loss).rstrip()]
+    header = _HEADER.format(sizes=tuple(sizes), hidden=hidden, out_code=out_code, loss=loss)
+    lines = [header.rstrip()]
     add = lines.append
     for q in range(n_params):
         add(f"    {w[q]} = params[{q}]")

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn import neural_network as sk
+from test_engine import epoch_arrays
 
 import fastbp
 from fastbp import Network, _unrolled
 from fastbp._engine import epoch_kernel, run_epoch, run_epoch_row_by_row
 from fastbp._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SGD
-
-from test_engine import epoch_arrays
 
 # Every hidden activation and every pair of output activation and loss, on shapes
 # with one and two hidden layers, one output and several.
@@ -54,9 +53,23 @@ def test_generated_kernel_gives_the_row_by_row_kernels_bits(sizes, hidden, out, 
                                           np.zeros((1, 0), dtype))  # fmt: skip
                     for _ in range(3):
                         results.append(
-                            epoch(*arrays, n, 1, *codes(hidden, out, loss)[:2],
-                                  LOSSES[loss], alpha, 0.5, SGD, 0.05, 0.0, True, 0.9,
-                                  0.999, 1e-8, 0)  # fmt: skip
+                            epoch(
+                                *arrays,
+                                n,
+                                1,
+                                *codes(hidden, out, loss)[:2],
+                                LOSSES[loss],
+                                alpha,
+                                0.5,
+                                SGD,
+                                0.05,
+                                0.0,
+                                True,
+                                0.9,
+                                0.999,
+                                1e-8,
+                                0,
+                            )  # fmt: skip
                         )
                 np.testing.assert_array_equal(nets[1].params, nets[0].params)
                 assert np.isfinite(nets[1].params).all()
