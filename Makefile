@@ -42,6 +42,7 @@ bench: $(STAMP)
 # that others call from other files, drop the cache.
 clean-cache:
 	find fastbp -name '*.nbi' -delete -o -name '*.nbc' -delete
+	rm -rf fastbp/__pycache__/unrolled
 
 clean: clean-cache
 	rm -rf $(VENV) build *.egg-info fastbp/__pycache__

@@ -5,7 +5,8 @@
 - ``run_epoch``: one epoch of minibatch SGD or Adam over a row order drawn by
   Python, so the estimators reproduce scikit-learn's shuffling exactly;
   ``run_epoch_row_by_row`` the same for networks whose every layer is small
-  (``epoch_kernel`` picks one).
+  (``epoch_kernel`` picks one, or a kernel generated for the architecture of a
+  tiny network trained by plain SGD one row at a time: ``_unrolled``).
 
 All work buffers are allocated by the caller (once per fit, or kept by a
 Network) and reused; nothing here allocates. Rows of X are gathered through a

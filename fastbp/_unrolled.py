@@ -193,8 +193,9 @@ def kernel(sizes, hidden, out_code, loss):
     if not path.exists():
         # written whole, then renamed: a process running the same fit in parallel reads
         # either no file or the complete one
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
+        handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
+        with os.fdopen(handle, "w") as f:
+            f.write(text)
         os.replace(tmp, path)
     spec = importlib.util.spec_from_file_location(f"fastbp._unrolled_{name}", path)
     module = importlib.util.module_from_spec(spec)
