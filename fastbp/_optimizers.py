@@ -16,9 +16,10 @@ were a tenth of an epoch), and is a product by 1 / S when S is a power of two
 
 The steps are inlined into ``_engine._step``, which the epoch kernels call once
 per batch: compiled once for both kernels (~0.5 s less of a cold cache per fit)
-at the cost of one call per batch. The plain SGD step of one entry
-(``plain_sgd_one``) is inlined into the row-by-row kernel's backward sweep,
-where a call per weight would cost more than the step.
+at the cost of one call per batch. The plain SGD step of one weight or bias
+after one row (``swept``, ``stepped``) is taken inside the backward sweep of the
+row-by-row kernels (``_engine.run_epoch_row_by_row``, ``_unrolled``); the
+compiler inlines it there.
 
 Scalars are cast to the buffer's dtype where scikit-learn's NumPy code would do
 the same, so float32 training runs in float32.
@@ -81,8 +82,7 @@ def per_batch(g, s, inv):
 
 @jit_inline
 def plain_sgd_one(params, q, g, s, inv, lr):
-    """params[q] -= lr g / s: the plain step for one entry, also taken by
-    ``_engine.run_epoch_row_by_row`` inside its backward sweep."""
+    """params[q] -= lr g / s: the plain step for one entry."""
     params[q] -= lr * per_batch(g, s, inv)
 
 
