@@ -28,6 +28,7 @@ from ._config import CHUNK_ROWS
 from ._data import kernel_data
 from ._layout import Buffers, coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
+from ._shuffle import Shuffler
 from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SGD, SQUARED_ERROR
 from ._threads import single_blas_thread_for_small_products, single_blas_thread_off_main
@@ -335,6 +336,7 @@ class BaseMLP(BaseEstimator):
         # <= 0 can do that; then each epoch's batch sums are checked, O(n_train).
         check_batches = sample_weight is not None and (sample_weight[train_rows] <= 0).any()
         starts = np.arange(0, n_train, batch_size)
+        shuffle_rows = Shuffler(self._random_state)  # its RandomState.shuffle, compiled
         bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
         try:
             self.n_iter_ = 0
@@ -343,7 +345,7 @@ class BaseMLP(BaseEstimator):
                     # scikit-learn draws a permutation p of arange(n) and takes
                     # order[p]; shuffling order in place makes the same swaps
                     # (RandomState.shuffle's draws depend on the length alone).
-                    self._random_state.shuffle(order)
+                    shuffle_rows(order)
                 if epoch_rows is not order:
                     np.take(train_rows, order, out=epoch_rows)
                 if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
