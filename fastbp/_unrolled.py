@@ -34,6 +34,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from numba.misc.appdirs import AppDirs
+
 from ._layout import layer_table
 
 # Networks up to this many parameters get a generated kernel (and only when every
@@ -159,11 +161,14 @@ def source(sizes, hidden, out_code, loss):
 def source_dir():
     """Where generated kernels are written: under NUMBA_CACHE_DIR when it is set (so
     that emptying Numba's cache empties them too), else beside fastbp's own Numba
-    cache (fastbp/__pycache__/unrolled), else in a temporary directory."""
+    cache (fastbp/__pycache__/unrolled), else in the user's own cache directory, where
+    Numba caches kernels whose sources are read-only. Never a directory others can
+    write to, such as /tmp: whatever is there gets imported."""
     cache = os.environ.get("NUMBA_CACHE_DIR")
     candidates = [Path(cache) / "fastbp_unrolled"] if cache else []
     candidates += [Path(__file__).parent / "__pycache__" / "unrolled",
-                   Path(tempfile.gettempdir()) / f"fastbp_unrolled_{os.getuid()}"]  # fmt: skip
+                   Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)
+                   / "fastbp_unrolled"]  # fmt: skip
     for path in candidates:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -183,21 +188,27 @@ def _fingerprint():
     return digest.hexdigest()
 
 
-@functools.cache
-def kernel(sizes, hidden, out_code, loss):
-    """The generated epoch kernel (a Numba dispatcher) for layer ``sizes`` (a tuple)
-    and these activation and loss codes."""
-    text = source(sizes, hidden, out_code, loss)
+def module_file(text):
+    """The file holding the generated module ``text``, written if missing or different.
+    Its name is a hash of the text and of fastbp's kernel sources."""
     name = "k_" + hashlib.sha256((_fingerprint() + text).encode()).hexdigest()[:20]
     path = source_dir() / f"{name}.py"
-    if not path.exists():
+    if not (path.exists() and path.read_text() == text):
         # written whole, then renamed: a process running the same fit in parallel reads
         # either no file or the complete one
         handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
         with os.fdopen(handle, "w") as f:
             f.write(text)
         os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"fastbp._unrolled_{name}", path)
+    return path
+
+
+@functools.cache
+def kernel(sizes, hidden, out_code, loss):
+    """The generated epoch kernel (a Numba dispatcher) for layer ``sizes`` (a tuple)
+    and these activation and loss codes."""
+    path = module_file(source(sizes, hidden, out_code, loss))
+    spec = importlib.util.spec_from_file_location(f"fastbp._unrolled_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     # registered, as an import would: Numba's cache finds a kernel's globals by module name
     sys.modules[spec.name] = module

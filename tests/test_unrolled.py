@@ -125,7 +125,19 @@ def test_source_dir_follows_numba_cache_dir(tmp_path, monkeypatch):
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocked))
-    assert not str(_unrolled.source_dir()).startswith(str(blocked))
+    assert not _unrolled.source_dir().is_relative_to(blocked)  # the next place instead
+
+
+def test_module_file_is_rewritten_unless_it_holds_the_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    text = _unrolled.source((1, 2, 1), *codes("logistic", "identity", "squared_error"))
+    path = _unrolled.module_file(text)
+    assert path.parent == tmp_path / "fastbp_unrolled" and path.read_text() == text
+    path.write_text("import os  # planted, or a torn write\n")
+    assert _unrolled.module_file(text) == path and path.read_text() == text
+    other = _unrolled.module_file(text.replace("(1, 2, 1)", "(1, 2, 2)"))
+    assert other != path  # a name per text
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, other.name])
 
 
 # Through the estimators: plain SGD on batches of one row, tiny networks.
