@@ -16,6 +16,8 @@ indices, indptr): a CSR matrix has a non-empty ``indptr``, dense data an empty
 one (see ``_data.kernel_data``).
 """
 
+import warnings
+
 from . import _unrolled
 from ._activations import activate, backprop_derivative
 from ._backward import backward_pass, finish_gradient, l2_term
@@ -127,7 +129,11 @@ def epoch_kernel(sizes, batch_size, hidden, out_code, loss, plain_sgd):
     small = all(batch_size * int(a) * int(b) < ROW_BY_ROW_MAX_FLOPS for a, b in pairs)
     if small and plain_sgd and batch_size == 1 and _unrolled.eligible(sizes):
         sizes = tuple(int(s) for s in sizes)
-        return _unrolled.kernel(sizes, int(hidden), int(out_code), int(loss))
+        try:
+            return _unrolled.kernel(sizes, int(hidden), int(out_code), int(loss))
+        except OSError as exc:  # nowhere to write it: the kernel it stands in for
+            warnings.warn(f"fastbp: no generated kernel ({exc}); training row by row.",
+                          RuntimeWarning, stacklevel=2)  # fmt: skip
     return run_epoch_row_by_row if small else run_epoch
 
 

@@ -18,30 +18,34 @@ constant offsets; the weighted sums and steps follow ``run_epoch_row_by_row``
 operation for operation. tests/test_unrolled.py checks the two kernels give the
 same bits.
 
-The source goes to a file (``source_dir``) and is imported from there, so that
-Numba caches its compiled code like any other kernel's. The file's name is a hash
-of its text and of fastbp's kernel sources, so an edited kernel never meets a
-stale generated one. A generated kernel compiles in ~2 s, against ~4.5 s for
-``run_epoch_row_by_row`` (which serves every shape); each new architecture
-compiles once, and then loads from the cache.
+The source goes to a file (``source_dir``) so that Numba caches the compiled code
+like any other kernel's; the file's name is a hash of its text and of fastbp's
+kernel sources, so an edited kernel never meets a stale generated one. What runs
+is always the text generated here, compiled from memory: a file or a .pyc someone
+else put in the directory is never executed (Numba's own cache files there are
+trusted, as everywhere). A generated kernel compiles in ~2-3.5 s (1-2-1: ~2 s,
+50-odd parameters: ~3 s), against ~4.5 s for ``run_epoch_row_by_row``, which
+serves every shape; each new architecture, set of codes and dtype compiles once,
+and then loads from the cache.
 """
 
 import functools
 import hashlib
-import importlib.util
 import os
 import sys
-import tempfile
+import threading
+import types
 from pathlib import Path
-
-from numba.misc.appdirs import AppDirs
 
 from ._layout import layer_table
 
-# Networks up to this many parameters get a generated kernel (and only when every
-# layer is small enough to train row by row: _engine.epoch_kernel). It bounds the
-# generated code, which grows with the parameters: ~3 statements each.
+# Networks of up to this many parameters and hidden layers get a generated kernel
+# (and only when every layer is small enough to train row by row:
+# _engine.epoch_kernel). They bound the generated code, ~3 statements a parameter
+# and a few shared kernels inlined per layer, and so its compilation: 5.5 s
+# measured for five hidden layers of 3, more than the row-by-row kernel's ~4.5 s.
 MAX_PARAMS = 64
+MAX_HIDDEN_LAYERS = 2
 
 # fastbp's kernel modules: a generated kernel's file name hashes them, since its
 # Numba cache would not see their changes (Numba checks a function's own file).
@@ -78,7 +82,7 @@ def eligible(sizes):
     """Whether a network of layer ``sizes`` gets a generated kernel (size alone)."""
     sizes = [int(s) for s in sizes]
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    return n_params <= MAX_PARAMS
+    return n_params <= MAX_PARAMS and len(sizes) - 2 <= MAX_HIDDEN_LAYERS
 
 
 def source(sizes, hidden, out_code, loss):
@@ -161,14 +165,14 @@ def source(sizes, hidden, out_code, loss):
 def source_dir():
     """Where generated kernels are written: under NUMBA_CACHE_DIR when it is set (so
     that emptying Numba's cache empties them too), else beside fastbp's own Numba
-    cache (fastbp/__pycache__/unrolled), else in the user's own cache directory, where
-    Numba caches kernels whose sources are read-only. Never a directory others can
-    write to, such as /tmp: whatever is there gets imported."""
+    cache (fastbp/__pycache__/unrolled, which ``make clean-cache`` empties), else in
+    the user's cache directory (~/.cache/fastbp/unrolled). Old files are not
+    removed from the first and the last."""
     cache = os.environ.get("NUMBA_CACHE_DIR")
+    home_cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     candidates = [Path(cache) / "fastbp_unrolled"] if cache else []
     candidates += [Path(__file__).parent / "__pycache__" / "unrolled",
-                   Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)
-                   / "fastbp_unrolled"]  # fmt: skip
+                   Path(home_cache) / "fastbp" / "unrolled"]  # fmt: skip
     for path in candidates:
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -189,28 +193,47 @@ def _fingerprint():
 
 
 def module_file(text):
-    """The file holding the generated module ``text``, written if missing or different.
+    """The file for the generated module ``text``, written if missing or different.
     Its name is a hash of the text and of fastbp's kernel sources."""
     name = "k_" + hashlib.sha256((_fingerprint() + text).encode()).hexdigest()[:20]
     path = source_dir() / f"{name}.py"
-    if not (path.exists() and path.read_text() == text):
-        # written whole, then renamed: a process running the same fit in parallel reads
-        # either no file or the complete one
-        handle, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-        with os.fdopen(handle, "w") as f:
+    try:
+        if path.read_text() == text:
+            return path
+    except OSError:
+        pass
+    # written whole, then renamed: a process running the same fit in parallel reads
+    # either the old file or the complete new one; created by open(), so with the
+    # permissions of any file the user creates (umask), like Numba's cache files
+    tmp = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "x") as f:
             f.write(text)
         os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
+_LOCK = threading.Lock()  # one module per kernel, whatever the threads asking for it
+
+
 @functools.cache
+def _kernel(sizes, hidden, out_code, loss):
+    text = source(sizes, hidden, out_code, loss)
+    path = module_file(text)
+    module = types.ModuleType(f"fastbp._unrolled_{path.stem}")
+    module.__file__ = str(path)
+    # registered, as an import would: Numba's cache finds a kernel's globals by module name
+    sys.modules[module.__name__] = module
+    # the text generated here, not whatever the file holds now (nor a .pyc beside it)
+    exec(compile(text, str(path), "exec"), module.__dict__)
+    return module.run_epoch
+
+
 def kernel(sizes, hidden, out_code, loss):
     """The generated epoch kernel (a Numba dispatcher) for layer ``sizes`` (a tuple)
     and these activation and loss codes."""
-    path = module_file(source(sizes, hidden, out_code, loss))
-    spec = importlib.util.spec_from_file_location(f"fastbp._unrolled_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    # registered, as an import would: Numba's cache finds a kernel's globals by module name
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.run_epoch
+    with _LOCK:
+        return _kernel(sizes, hidden, out_code, loss)

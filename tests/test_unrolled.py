@@ -96,12 +96,12 @@ def test_generated_kernel_refuses_what_it_does_not_do():
         ([1, 2, 1], 1, False, False),  # momentum or Adam: the row-by-row kernel
         ([1, 2, 1], 2, True, False),  # batches of two rows
         ([1, 30, 1], 1, True, False),  # 91 parameters, over MAX_PARAMS
+        ([1, 2, 2, 1], 1, True, True),  # two hidden layers
+        ([1, 2, 2, 2, 1], 1, True, False),  # three, over MAX_HIDDEN_LAYERS
     ],
 )
 def test_epoch_kernel_picks_a_generated_kernel(sizes, batch, plain_sgd, generated):
-    assert (sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) <= _unrolled.MAX_PARAMS) is (
-        sizes != [1, 30, 1]
-    )
+    assert _unrolled.MAX_PARAMS == 64 and _unrolled.MAX_HIDDEN_LAYERS == 2  # as the cases say
     kernel = epoch_kernel(sizes, batch, 1, 0, 0, plain_sgd)
     assert (kernel is not run_epoch_row_by_row) is generated
     assert kernel is not run_epoch
@@ -126,6 +126,16 @@ def test_source_dir_follows_numba_cache_dir(tmp_path, monkeypatch):
     blocked.write_text("not a directory")
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocked))
     assert not _unrolled.source_dir().is_relative_to(blocked)  # the next place instead
+
+
+def test_nowhere_to_write_trains_row_by_row(monkeypatch):
+    def nowhere():
+        raise OSError("read-only everywhere")
+
+    monkeypatch.setattr(_unrolled, "source_dir", nowhere)
+    with pytest.warns(RuntimeWarning, match="read-only everywhere"):
+        kernel = epoch_kernel([1, 3, 1], 1, 1, 0, 2, True)  # (not made before in this run)
+    assert kernel is run_epoch_row_by_row
 
 
 def test_module_file_is_rewritten_unless_it_holds_the_text(tmp_path, monkeypatch):
