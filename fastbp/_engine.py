@@ -122,8 +122,8 @@ def epoch_kernel(sizes, batch_size, hidden, out_code, loss, plain_sgd):
     ROW_BY_ROW_MAX_FLOPS (``_config``), else ``run_epoch``. Two entry points rather
     than a branch in one, so that a fit compiles only the path it runs (a cold cache
     costs seconds per path). Plain SGD on batches of one row over a network that
-    small, of at most ``_unrolled.MAX_PARAMS`` parameters, gets a kernel generated
-    for its architecture instead (``_unrolled``): the same steps, ~40% less time.
+    small and of few parameters (``_unrolled.eligible``) gets a kernel generated for
+    its architecture instead (``_unrolled``): the same steps in 0.33-0.6x the time.
     """
     pairs = zip(sizes[:-1], sizes[1:])
     small = all(batch_size * int(a) * int(b) < ROW_BY_ROW_MAX_FLOPS for a, b in pairs)
