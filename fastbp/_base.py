@@ -336,7 +336,8 @@ class BaseMLP(BaseEstimator):
         # <= 0 can do that; then each epoch's batch sums are checked, O(n_train).
         check_batches = sample_weight is not None and (sample_weight[train_rows] <= 0).any()
         starts = np.arange(0, n_train, batch_size)
-        shuffle_rows = Shuffler(self._random_state)  # its RandomState.shuffle, compiled
+        # its RandomState.shuffle, compiled
+        shuffle_rows = Shuffler(self._random_state) if self.shuffle else None
         bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
         try:
             self.n_iter_ = 0

@@ -37,7 +37,7 @@ import threading
 import types
 from pathlib import Path
 
-from ._layout import layer_table
+from ._layout import layer_table, n_params
 
 # Networks of up to this many parameters and hidden layers get a generated kernel
 # (and only when every layer is small enough to train row by row:
@@ -80,9 +80,7 @@ def run_epoch(X, Y, sw, rows, params, table, acts, deltas, grad, tmp, first, sec
 
 def eligible(sizes):
     """Whether a network of layer ``sizes`` gets a generated kernel (size alone)."""
-    sizes = [int(s) for s in sizes]
-    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    return n_params <= MAX_PARAMS and len(sizes) - 2 <= MAX_HIDDEN_LAYERS
+    return n_params(sizes) <= MAX_PARAMS and len(sizes) - 2 <= MAX_HIDDEN_LAYERS
 
 
 def source(sizes, hidden, out_code, loss):
@@ -92,12 +90,11 @@ def source(sizes, hidden, out_code, loss):
     table = layer_table(sizes, 1).tolist()
     last = len(table) - 1
     n_coefs = table[0][1]
-    n_params = n_coefs + sum(sizes[1:])
-    w = [f"w{q}" for q in range(n_params)]  # params[q] lives in w[q] during the epoch
+    w = [f"w{q}" for q in range(n_params(sizes))]  # params[q] lives in w[q] during the epoch
     header = _HEADER.format(sizes=tuple(sizes), hidden=hidden, out_code=out_code, loss=loss)
     lines = [header.rstrip()]
     add = lines.append
-    for q in range(n_params):
+    for q in range(len(w)):
         add(f"    {w[q]} = params[{q}]")
     add("    accumulated = 0.0")
     add("    for i in range(n_rows):")
@@ -156,7 +153,7 @@ def source(sizes, hidden, out_code, loss):
             in_off = table[l][4]
             add(f"        backprop_derivative(acts, {in_off}, deltas, {dp_off}, {k}, {hidden})")
     add("        accumulated += _batch_value(total, S, reg, 1, loss_scale)")
-    for q in range(n_params):
+    for q in range(len(w)):
         add(f"    params[{q}] = {w[q]}")
     add("    return accumulated, t")
     return "\n".join(lines) + "\n"
