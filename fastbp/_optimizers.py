@@ -48,9 +48,9 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
         # params -= lr g, without reading or writing the velocity (on the large
         # bench network, two of the five passes over 235k values per batch)
         for q in range(n_coefs):
-            plain_sgd_one(params, q, grad[q] + a * params[q], s, inv, lr_)
+            params[q] = stepped(params[q], grad[q] + a * params[q], s, inv, lr_)
         for q in range(n_coefs, params.shape[0]):
-            plain_sgd_one(params, q, grad[q], s, inv, lr_)
+            params[q] = stepped(params[q], grad[q], s, inv, lr_)
         return
     for q in range(n_coefs):
         _sgd_one(params, velocity, q, grad[q] + a * params[q], s, inv, lr_, mu, nesterov)
@@ -80,12 +80,6 @@ def per_batch(g, s, inv):
     return g / s
 
 
-@jit_inline
-def plain_sgd_one(params, q, g, s, inv, lr):
-    """params[q] -= lr g / s: the plain step for one entry."""
-    params[q] -= lr * per_batch(g, s, inv)
-
-
 @jit
 def swept(w, a, d, alpha, a_, s, inv, lr):
     """Weight w after the plain SGD step for one row's gradient a * d, plus a_ * w when
@@ -96,14 +90,15 @@ def swept(w, a, d, alpha, a_, s, inv, lr):
     A call rather than inlined (jit_inline): the compiler inlines it all the same,
     while Numba's own inlining of its branches at every weight of a generated kernel
     (``_unrolled``) cost seconds of compilation."""
-    g = a * d if alpha == 0 else a * d + a_ * w
-    return w - lr * per_batch(g, s, inv)
+    return stepped(w, a * d if alpha == 0 else a * d + a_ * w, s, inv, lr)
 
 
 @jit
-def stepped(b, g, s, inv, lr):
-    """Bias b after the plain SGD step for one row's gradient g (see ``swept``)."""
-    return b - lr * per_batch(g, s, inv)
+def stepped(w, g, s, inv, lr):
+    """w - lr g / s: the plain SGD step of one weight or bias w, gradient g, batch
+    weight s (``per_batch``); taken by ``sgd_step`` without momentum and inside the
+    row-by-row kernels' sweep (``swept``, and for biases directly)."""
+    return w - lr * per_batch(g, s, inv)
 
 
 @jit_inline
