@@ -51,26 +51,9 @@ def test_generated_kernel_gives_the_row_by_row_kernels_bits(sizes, hidden, out, 
                     data = sp.csr_matrix(X) if sparse else X.astype(dtype)
                     arrays = epoch_arrays(net, data, Y.astype(dtype), sw.astype(dtype), idx, 1,
                                           np.zeros((1, 0), dtype))  # fmt: skip
-                    for _ in range(3):
-                        results.append(
-                            epoch(
-                                *arrays,
-                                n,
-                                1,
-                                *codes(hidden, out, loss)[:2],
-                                LOSSES[loss],
-                                alpha,
-                                0.5,
-                                SGD,
-                                0.05,
-                                0.0,
-                                True,
-                                0.9,
-                                0.999,
-                                1e-8,
-                                0,
-                            )  # fmt: skip
-                        )
+                    args = (n, 1, *codes(hidden, out, loss), alpha, 0.5, SGD, 0.05, 0.0, True,
+                            0.9, 0.999, 1e-8, 0)  # fmt: skip
+                    results += [epoch(*arrays, *args) for _ in range(3)]
                 np.testing.assert_array_equal(nets[1].params, nets[0].params)
                 assert np.isfinite(nets[1].params).all()
                 assert results[3:] == results[:3]
