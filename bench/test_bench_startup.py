@@ -12,8 +12,14 @@ fits one epoch and predicts 5 rows, and prints how long each step took
 - scikit-learn: its import + the same fit and prediction.
 - python + numpy: the child without any library, the floor under all of them.
 
-One epoch (max_iter=1), because the epoch benchmarks measure training: this
-measures what a fresh process adds before it.
+Two fits, each in its own rows:
+
+- "one epoch" (max_iter=1): what a fresh process adds before the training that
+  the epoch benchmarks measure; the fixed cost alone.
+- "default": the seed case's fit as ``fit`` runs it by default, to scikit-learn's
+  stopping rule (max_iter=200, tol=1e-4, n_iter_no_change=10). Both libraries stop
+  after the same epoch (19 here: fastbp takes scikit-learn's steps), which the
+  child reports ("n_iter") and the benchmark checks.
 
 Python's bytecode: scikit-learn's modules are byte-compiled (pip compiles a
 package's .py files when it installs it), and fastbp, installed here in editable
@@ -61,7 +67,7 @@ steps = {{"data": t1 - t0, "import": t2 - t1}}
 if {fit}:
     est = MLPRegressor(hidden_layer_sizes=case.hidden, activation=case.activation, solver="sgd",
                        momentum=0.0, learning_rate_init=0.01, batch_size=case.batch_size,
-                       max_iter=1, random_state=0)
+                       random_state=0, {max_iter})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
@@ -69,7 +75,7 @@ if {fit}:
     pred = est.predict(X[:5])
     t4 = time.perf_counter()
     assert np.all(np.isfinite(pred)) and pred.shape == (5,)
-    steps.update(fit=t3 - t2, predict=t4 - t3)
+    steps.update(fit=t3 - t2, predict=t4 - t3, n_iter=est.n_iter_)
 if {fastbp}:
     # Where Numba keeps the compiled kernels of this process (NUMBA_CACHE_DIR if set).
     import sys
@@ -89,17 +95,21 @@ IMPORTS = {
 }
 
 
-def child_code(system):
-    import_, fit = IMPORTS[system]
-    return CHILD.format(import_=import_, fit=fit, fastbp=system == "fastbp")
+# The fits (see the module's docstring): keyword arguments of MLPRegressor.
+FITS = {"one epoch": "max_iter=1", "default": ""}
 
 
-def run_child(system, cache_dir=None):
+def child_code(system, fit="one epoch"):
+    import_, fits = IMPORTS[system]
+    return CHILD.format(import_=import_, fit=fits, fastbp=system == "fastbp", max_iter=FITS[fit])
+
+
+def run_child(system, cache_dir=None, fit="one epoch"):
     env = dict(os.environ)
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
     result = subprocess.run(
-        [sys.executable, "-c", child_code(system)],
+        [sys.executable, "-c", child_code(system, fit)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -136,29 +146,59 @@ def byte_compiled_fastbp():
     assert compileall.compile_dir(str(ROOT / "fastbp"), quiet=1)
 
 
-def record(benchmark, system, cache, steps):
+def record(benchmark, system, cache, steps, fit=None):
     benchmark.group = "startup"
-    benchmark.extra_info.update(system=system, cache=cache, steps=steps)
+    benchmark.extra_info.update(system=system, cache=cache, steps=steps, fit=fit)
 
 
-@pytest.mark.parametrize("system", ["python", "sklearn"])
-def test_startup(benchmark, system):
+def test_startup_python(benchmark):
     if benchmark.disabled:
-        steps = benchmark(run_child, system)
+        steps = benchmark(run_child, "python")
     else:
-        steps = benchmark.pedantic(run_child, args=(system,), rounds=ROUNDS, warmup_rounds=1)
-    record(benchmark, system, None, steps)
+        steps = benchmark.pedantic(run_child, args=("python",), rounds=ROUNDS, warmup_rounds=1)
+    record(benchmark, "python", None, steps)
 
 
-def test_startup_fastbp_warm(benchmark, tmp_path):
+# The epochs the default fit ran, by library: the two must agree.
+DEFAULT_EPOCHS = {}
+
+
+@pytest.mark.parametrize("fit", list(FITS))
+def test_startup_sklearn(benchmark, fit):
+    kwargs = dict(fit=fit)
+    if benchmark.disabled:
+        steps = benchmark(run_child, "sklearn", **kwargs)
+    else:
+        steps = benchmark.pedantic(
+            run_child, args=("sklearn",), kwargs=kwargs, rounds=ROUNDS, warmup_rounds=1
+        )
+    record(benchmark, "sklearn", None, steps, fit)
+    check_epochs("sklearn", fit, steps)
+
+
+@pytest.mark.parametrize("fit", list(FITS))
+def test_startup_fastbp_warm(benchmark, tmp_path, fit):
+    kwargs = dict(cache_dir=tmp_path, fit=fit)
     if benchmark.disabled:
         copy_repo_cache(tmp_path)
-        steps = benchmark(run_child, "fastbp", tmp_path)
+        steps = benchmark(run_child, "fastbp", **kwargs)
     else:
-        run_child("fastbp", tmp_path)  # fill the cache
-        steps = benchmark.pedantic(run_child, args=("fastbp", tmp_path), rounds=ROUNDS)
+        run_child("fastbp", **kwargs)  # fill the cache
+        steps = benchmark.pedantic(run_child, args=("fastbp",), kwargs=kwargs, rounds=ROUNDS)
         assert any(tmp_path.rglob("*.nbc")), "Numba wrote no cache: the warm runs compiled"
-    record(benchmark, "fastbp", "warm", steps)
+    record(benchmark, "fastbp", "warm", steps, fit)
+    check_epochs("fastbp", fit, steps)
+
+
+def check_epochs(system, fit, steps):
+    """One epoch, or by default the same number of epochs in both libraries (whichever
+    of the two tests runs second checks it)."""
+    if fit == "one epoch":
+        assert steps["n_iter"] == 1
+        return
+    assert 1 < steps["n_iter"] < 200, steps  # stopped by the rule, not by max_iter
+    DEFAULT_EPOCHS[system] = steps["n_iter"]
+    assert len(set(DEFAULT_EPOCHS.values())) == 1, DEFAULT_EPOCHS
 
 
 def test_startup_fastbp_cold(benchmark, tmp_path):
@@ -170,4 +210,4 @@ def test_startup_fastbp_cold(benchmark, tmp_path):
         return ("fastbp", next(dirs)), {}
 
     steps = benchmark.pedantic(run_child, setup=fresh_cache, rounds=COLD_ROUNDS)
-    record(benchmark, "fastbp", "cold", steps)
+    record(benchmark, "fastbp", "cold", steps, "one epoch")

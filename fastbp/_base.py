@@ -18,7 +18,6 @@ import scipy.sparse as sp
 from scipy.special import xlogy
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
@@ -283,7 +282,10 @@ class BaseMLP(BaseEstimator):
         rows = np.arange(n_samples, dtype=np.int64)
         if early_stopping:
             # Split row numbers rather than X: the same draw as scikit-learn's
-            # split of the arrays themselves, without copying them.
+            # split of the arrays themselves, without copying them. (Imported here,
+            # as the estimators' other rarely used parts: see estimators.py.)
+            from sklearn.model_selection import train_test_split
+
             stratify = y if is_classifier(self) and self.n_outputs_ == 1 else None
             train_rows, val_rows = train_test_split(
                 rows,

@@ -64,14 +64,13 @@ import zlib
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import STOCHASTIC_SOLVERS
 from ._layout import n_params
 from ._solvers import StochasticOptimizer
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS, check_pair
-from .estimators import MLPClassifier, MLPRegressor
+from .estimators import MLPClassifier, MLPRegressor, label_binarizer
 from .network import Network
 
 __all__ = ["save", "load"]
@@ -684,7 +683,7 @@ def _label_binarizer(meta, arrays, n_outputs):
             f"impossible label values neg_label={neg}, pos_label={pos}, "
             f"sparse_output={sparse_output}."
         )
-    lb = LabelBinarizer(neg_label=neg, pos_label=pos, sparse_output=sparse_output)
+    lb = label_binarizer(neg_label=neg, pos_label=pos, sparse_output=sparse_output)
     lb.y_type_ = y_type
     lb.sparse_input_ = _bool(spec["sparse_input_"], "sparse_input_")
     lb.classes_ = classes

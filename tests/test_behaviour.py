@@ -131,6 +131,29 @@ def test_thread_parallel_fits_equal_sequential_ones():
         np.testing.assert_array_equal(a, b)
 
 
+def test_import_and_a_regressor_fit_leave_rarely_used_sklearn_parts_unloaded():
+    # see fastbp/estimators.py's docstring; score, the classifier and early stopping load them
+    code = textwrap.dedent("""
+        import sys, warnings
+        import numpy as np
+        import fastbp
+        lazy = ("sklearn.metrics", "sklearn.model_selection", "sklearn.preprocessing")
+        X = np.random.RandomState(0).randn(40, 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = fastbp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X, X[:, 0])
+        print("BEFORE", [m for m in lazy if m in sys.modules])
+        est.score(X, X[:, 0])
+        clf = fastbp.MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, early_stopping=True)
+        clf.fit(X, X[:, 0] > 0)
+        print("AFTER", [m for m in lazy if m in sys.modules])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True).stdout  # fmt: skip
+    assert "BEFORE []" in out
+    assert "AFTER ['sklearn.metrics', 'sklearn.model_selection', 'sklearn.preprocessing']" in out
+
+
 def run_cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "fastbp", *args], capture_output=True, text=True, timeout=300,
