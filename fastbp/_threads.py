@@ -48,10 +48,19 @@ def single_blas_thread_for_small_products(sizes, batch_size):
     """One BLAS thread for minibatch training when every layer's product for a
     batch is below BLAS_THREADS_MIN_FLOPS multiply-adds (see _config.py), where
     splitting each product across threads costs more than it saves."""
+    return single_blas_thread_if(one_blas_thread(sizes, batch_size))
+
+
+def one_blas_thread(sizes, batch_size):
+    """Whether training in batches of ``batch_size`` takes one BLAS thread (the rule
+    above); callers that train many epochs decide once (Network.train_epoch)."""
     largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-    if largest >= BLAS_THREADS_MIN_FLOPS or largest < ROW_BY_ROW_MAX_FLOPS:
-        # Row by row the kernel makes no BLAS call at all, and setting the
-        # threads (~20 us of threadpoolctl calls) would cost a third of a seed epoch
-        # in Network.train_epoch, which sets them per epoch.
-        return nullcontext()
-    return blas_controller().limit(limits=1)
+    # Row by row the kernel makes no BLAS call at all, and setting the threads
+    # (~20 us of threadpoolctl calls) would cost a third of a seed epoch in
+    # Network.train_epoch, which sets them per epoch.
+    return ROW_BY_ROW_MAX_FLOPS <= largest < BLAS_THREADS_MIN_FLOPS
+
+
+def single_blas_thread_if(one):
+    """One BLAS thread for the ``with`` block if ``one``, else BLAS as it is."""
+    return blas_controller().limit(limits=1) if one else nullcontext()

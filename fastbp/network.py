@@ -5,6 +5,7 @@ Its methods validate their inputs, allocate the work buffers and call the
 compiled kernels in ``fastbp._engine``.
 """
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,7 +25,7 @@ from ._tables import (
     init_factor,
     lookup,
 )
-from ._threads import single_blas_thread_for_small_products, single_blas_thread_off_main
+from ._threads import one_blas_thread, single_blas_thread_if, single_blas_thread_off_main
 
 DTYPES = (np.float32, np.float64)
 
@@ -141,7 +142,7 @@ def check_number(value, name, positive=False):
         number = float(value) if ok else None
     except OverflowError:  # a Python int beyond float64
         number = None
-    if number is None or not np.isfinite(number) or number < 0 or (positive and number == 0):
+    if number is None or not math.isfinite(number) or number < 0 or (positive and number == 0):
         bound = "> 0" if positive else ">= 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}.")
     return number
@@ -395,12 +396,11 @@ class Network:
                 raise ValueError(
                     "a batch's sample weights sum to 0; every batch needs a positive sum."
                 )
-        epoch, buf = self._train_buffers(cap, code)
+        epoch, buf, one_thread = self._train_buffers(cap, code)
         velocity = buf.grad[:0]  # with momentum 0 (below) the SGD step never touches it
         before = self.params.copy()
         # BLAS's threads as the estimators use them (_threads.py)
-        small = single_blas_thread_for_small_products(self.layer_sizes, cap)
-        with single_blas_thread_off_main(), small:
+        with single_blas_thread_off_main(), single_blas_thread_if(one_thread):
             total, _ = epoch(
                 kernel_data(X, self.dtype), Y, sw, rows, self.params, buf.table, buf.acts,
                 buf.deltas, buf.grad, buf.tmp, velocity, velocity, rows.shape[0], cap,
@@ -408,7 +408,7 @@ class Network:
                 0.999, 1e-8, 0,
             )  # fmt: skip
         value = total / rows.shape[0]
-        if not (np.isfinite(value) and np.isfinite(self.params).all()):
+        if not (math.isfinite(value) and np.isfinite(self.params).all()):
             self.params[...] = before
             raise FloatingPointError(
                 f"Training diverged to non-finite values in {np.dtype(self.dtype).name}; "
@@ -444,15 +444,16 @@ class Network:
         return code, X, Y, sw, check_alpha(alpha)
 
     def _train_buffers(self, cap, loss):
-        """train_epoch's kernel and work buffers for batches of ``cap`` rows and the
-        ``loss`` code, kept between calls (making them anew cost more than a
-        seed-network epoch)."""
+        """train_epoch's kernel, work buffers and BLAS thread rule for batches of
+        ``cap`` rows and the ``loss`` code, kept between calls (making them anew cost
+        more than a seed-network epoch)."""
         kept = getattr(self, "_epoch_buffers", None)
-        if kept is None or kept[1].cap != cap or kept[2] != loss:
+        if kept is None or kept[1].cap != cap or kept[3] != loss:
             buf = Buffers(self.layer_sizes, self.dtype, cap, self.params.size)
             epoch = _engine.epoch_kernel(self.layer_sizes, cap, self._hidden, self._out, loss, True)
-            kept = self._epoch_buffers = (epoch, buf, loss)
-        return kept[:2]
+            one_thread = one_blas_thread(self.layer_sizes, cap)
+            kept = self._epoch_buffers = (epoch, buf, one_thread, loss)
+        return kept[:3]
 
 
 def check_order(order, n):
