@@ -555,8 +555,11 @@ def targets_section(times, rates, results, memory, inter=None):
             )
         met = warm[0] < sk[0] if sk and warm else warm1[0] < sk1[0]
         rows.append(
-            ["warm cache: import + seed fit faster than scikit-learn's", "; ".join(measured),
-             mark(met)]  # fmt: skip
+            [
+                "warm cache: import + seed fit faster than scikit-learn's",
+                "; ".join(measured),
+                mark(met),
+            ]
         )
     if warm1 and cold:
         rows.append(

@@ -41,9 +41,14 @@ def results():
                 info = dict(kind=kind, dtype=dtype, gflops=100.0)
                 out.append(bench_entry(f"test_gemm_{kind}[{dtype}]", info, 0.1))
     # A warm fastbp slower than scikit-learn on one epoch, faster on the default fit.
-    startup = [("python", None, None, 0.1), ("sklearn", None, "one epoch", 1.3),
-               ("sklearn", None, "default", 3.0), ("fastbp", "warm", "one epoch", 1.5),
-               ("fastbp", "warm", "default", 1.6), ("fastbp", "cold", "one epoch", 9.0)]  # fmt: skip
+    startup = [
+        ("python", None, None, 0.1),
+        ("sklearn", None, "one epoch", 1.3),
+        ("sklearn", None, "default", 3.0),
+        ("fastbp", "warm", "one epoch", 1.5),
+        ("fastbp", "warm", "default", 1.6),
+        ("fastbp", "cold", "one epoch", 9.0),
+    ]
     for system, cache, fit, wall in startup:
         steps = dict(data=0.01, import_=0.5, fit=0.1, predict=1e-4)
         if fit:
