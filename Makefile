@@ -30,7 +30,7 @@ fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_properties.py
 
 # Times fastbp against scikit-learn and whichever of PyTorch and JAX install, and
-# writes bench/RESULTS.md, bench/results.png and bench/scaling.png (~15 minutes;
+# writes bench/RESULTS.md, bench/results.png and bench/scaling.png (~8 minutes;
 # the steps: bench/__main__.py, also run by `fastbp bench`).
 # torch==2.13.0 exactly: that pin resolves to the CPU build, without CUDA packages.
 bench: $(STAMP)

@@ -1,7 +1,7 @@
 """Run the whole benchmark suite and write bench/RESULTS.md: what ``make bench`` and
 ``fastbp bench`` run, from the root of a source checkout.
 
-    python -m bench              # ~15 minutes on 2 cores
+    python -m bench              # ~8 minutes on 2 cores
     python -m bench --dry-run    # print the steps only
     python -m bench -k small     # only the benchmarks pytest's -k selects, then the rest
     python -m bench --skip interleaved scaling threads split_batch   # pytest's and the report

@@ -49,9 +49,10 @@ ROW_BY_ROW_MAX_FLOPS = 48
 # product for a batch reaches this many multiply-adds; below it, fits run with
 # one BLAS thread (_threads.single_blas_thread_for_small_products). Measured on 2
 # cores (bench/test_bench_blas_threads.py, `make bench`): the mid case (largest
-# product 64 x 128 x 64 = 0.5 M) ran at 0.73x (float32) and 0.99x (float64) with
-# two BLAS threads against one; the large case (128 x 784 x 256 = 25.7 M) at 1.04x
-# and 1.34x. On a busy machine two threads on small products were far worse
+# product 64 x 128 x 64 = 0.5 M) ran at 0.80x (float32) and 0.89x (float64) with
+# two BLAS threads against one; the large case (128 x 784 x 256 = 25.7 M) at 1.18x
+# and 1.46x (bench/RESULTS.md, run at e05f456; an earlier run: 0.73x, 0.99x, 1.04x,
+# 1.34x). On a busy machine two threads on small products were far worse
 # (OpenBLAS's threads wait for each other: 0.04x-0.85x of one thread).
 BLAS_THREADS_MIN_FLOPS = 1 << 22
 

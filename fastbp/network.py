@@ -375,8 +375,8 @@ class Network:
         of X, y and sample_weight (NaN, infinity, negative weights, targets the
         loss cannot take); they must then be C-contiguous arrays of the network's
         dtype and shapes, which is checked, and so is ``order``. On the seed
-        network (1-2-1, 1,000 rows) the checks take 24 us per call without it, 8 us
-        with it, against ~100 us for the epoch.
+        network (1-2-1, 1,000 rows, float64, batches of one row) a call took ~70 us,
+        ~59 us with it, of which the epoch itself is ~43 us (timeit, 2-core Xeon).
         """
         if check_input:
             code, X, Y, sw, alpha = self._check_training_data(X, y, loss, sample_weight, alpha)

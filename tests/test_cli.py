@@ -69,6 +69,12 @@ def test_bench_passes_its_options_on(capfd):
         "bench.scaling",
         "bench.report",
     ]
+    # every step python -m bench can leave out (the README's quick run)
+    code, out, err = main(
+        capfd, "bench", "--dry-run", "--skip", "interleaved", "scaling", "threads", "split_batch"
+    )
+    assert code == 0, err
+    assert [s.split()[2] for s in out.strip().splitlines()[1:]] == ["pytest", "bench.report"]
 
 
 def test_bench_outside_a_checkout_says_what_to_do(tmp_path):
