@@ -53,11 +53,9 @@ def test_peak_memory(benchmarking, results, system, dtype, warm):
     if not available(system):
         pytest.skip(f"{system} is not installed")
     m = run(system, dtype, warm, smoke=not benchmarking)
-    # The data is resident in the baseline, and a peak is at least what follows it.
-    assert m["setup_mib"] > m["data_mib"]
-    assert m["first_peak_mib"] >= m["after_first_mib"] - 1
-    if "later_peak_mib" in m:
-        assert m["later_peak_mib"] >= m["before_later_mib"] - 1
-        if system == "fastbp":
-            assert m["later_peak_mib"] - m["before_later_mib"] < FASTBP_EPOCH_MIB
     results.append(m)
+    assert m["setup_mib"] > m["data_mib"]  # the data is resident in the baseline
+    if system == "fastbp":
+        if "later_peak_mib" not in m:
+            pytest.skip("the peak could not be reset (/proc/self/clear_refs): no epoch's own peak")
+        assert m["later_peak_mib"] - m["before_later_mib"] < FASTBP_EPOCH_MIB

@@ -161,9 +161,6 @@ def allow_overflow_warnings_as_plain_python():
         warnings.filterwarnings("ignore", r"(overflow|invalid value) encountered", RuntimeWarning)
 
 
-HUGE = np.array([[1e308, 1e308, 1e308], [-1e308, 1e308, -1e308]])
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ["identity", "relu", "leaky_relu", "softplus"])
 def test_network_overflow_is_a_floating_point_error(name, dtype):
