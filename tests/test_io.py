@@ -570,8 +570,7 @@ TAMPERED = [
      "NaN or infinity"),
     ("params-2d", "clf", None, _set("params", lambda a: a.reshape(-1, 1)), r"has shape \(39, 1\)"),
     ("params-short", "clf", None, _set("params", lambda a: a[:-1]), "need 39 parameters"),
-    ("params-long", "net", None, _set("params", lambda a: np.tile(a, 10_000)),
-     "bytes uncompressed"),
+    # params too long: test_oversized_params_are_refused_before_they_are_decompressed
     ("params-missing", "clf", None, lambda d: d.pop("params"), r"missing array\(s\) \['params'\]"),
     ("extra-array", "clf", None, lambda d: d.update(payload=np.arange(3)),
      r"unexpected array\(s\) \['payload'\]"),
@@ -729,12 +728,48 @@ def test_the_pickle_payload_is_live(tmp_path):
     assert marker.is_dir()
 
 
+def _spy_on_member_reads(monkeypatch):
+    """Record the name of every zip member opened from now on.
+
+    np.load's NpzFile (and ZipFile.read) reads a member through ZipFile.open,
+    where decompression starts: a member not in the list was never decompressed.
+    """
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))  # a name or a ZipInfo
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    return opened
+
+
 def test_oversized_metadata_is_refused_before_it_is_decompressed(sources, tmp_path, monkeypatch):
     monkeypatch.setattr(fio, "MAX_METADATA_BYTES", 4096)
-    fastbp.load(sources["net"])  # small metadata still loads
+    opened = _spy_on_member_reads(monkeypatch)
+    fastbp.load(sources["net"])  # small metadata still loads...
+    assert {"metadata.npy", "params.npy"} <= set(opened)  # ...and the spy sees the reads
     path = tmp_path / "bomb.npz"
     # 10 MB of valid JSON whitespace: compresses to about 10 kB.
     _rewrite(sources["net"], path, raw_metadata=lambda t: t + " " * 10_000_000)
     assert path.stat().st_size < 100_000
+    opened.clear()
     with pytest.raises(ValueError, match="'metadata' is .* bytes uncompressed"):
         fastbp.load(path)
+    # Proof that the size was checked first (from the zip directory): the member
+    # was never opened, so not decompressed. Reading it, then checking its size,
+    # gives the same message but fails here.
+    assert "metadata.npy" not in opened
+
+
+def test_oversized_params_are_refused_before_they_are_decompressed(sources, tmp_path, monkeypatch):
+    path = tmp_path / "tampered.npz"
+    _rewrite(sources["net"], path, arrays=_set("params", lambda a: np.tile(a, 10_000)))
+    opened = _spy_on_member_reads(monkeypatch)
+    with pytest.raises(ValueError, match="'params' is .* bytes uncompressed") as info:
+        fastbp.load(path)
+    assert "tampered.npz" in str(info.value)
+    # The metadata was read (the spy sees reads), the too-long params never were:
+    # refused from the size in the zip directory, before any decompression.
+    assert "metadata.npy" in opened and "params.npy" not in opened
