@@ -1,8 +1,19 @@
 """Reproducible: the same random_state gives bit-for-bit the same model.
 
 Across fits in one process, across processes, with Numba's cache cold or warm,
-and whatever number of threads Numba or BLAS may use. Every comparison here is
+and whatever number of threads BLAS may use. Every comparison here is
 ``assert_array_equal`` on the raw float64/float32 values: no tolerance.
+
+BLAS threads: fastbp trains sgd/adam on one BLAS thread when every layer product
+of a batch is below ``BLAS_THREADS_MIN_FLOPS`` (fastbp/_threads.py), as all of
+``BIG``'s are (64 x 128 x 64 = 0.5 M multiply-adds), whatever threadpoolctl or
+OPENBLAS_NUM_THREADS say. The thread tests switch that rule off
+(``_threads.BLAS_THREADS_MIN_FLOPS = 0``) so that the epochs really run on 2 or 3
+threads, and check the count inside the fit (``record_blas_threads``): 0.5 M is
+above OpenBLAS's own single-thread cutoff for gemm (m*n*k <= 262144), so BLAS
+does split these products. Numba threads: no fastbp kernel is ``parallel=True``
+or uses ``prange``, so NUMBA_NUM_THREADS cannot change a bit; rather than fits
+with each count, the subprocesses check that Numba's thread pool never started.
 ``random_state=None`` draws fresh weights from NumPy's global generator on
 each fit, as scikit-learn does.
 
@@ -75,22 +86,70 @@ def reproducible_fits():
     return arrays
 
 
-def runtime_info():
+def blas_threads():
+    return sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
+
+
+def record_blas_threads(setattr_=setattr):
+    """A list that gets ``blas_threads()`` as each epoch kernel (sgd, adam) and
+    each full-batch loss_gradient (lbfgs) runs: the threads BLAS has inside the
+    fit, after fastbp's own rules. ``setattr_``: monkeypatch.setattr in a test."""
+    from fastbp import _engine
+
+    seen = []
+    epoch_kernel, loss_gradient = _engine.epoch_kernel, _engine.loss_gradient
+
+    def spy_epoch_kernel(*args, **kwargs):
+        kernel = epoch_kernel(*args, **kwargs)
+
+        def run_epoch(*a):
+            seen.append(blas_threads())
+            return kernel(*a)
+
+        return run_epoch
+
+    def spy_loss_gradient(*args, **kwargs):
+        seen.append(blas_threads())
+        return loss_gradient(*args, **kwargs)
+
+    setattr_(_engine, "epoch_kernel", spy_epoch_kernel)
+    setattr_(_engine, "loss_gradient", spy_loss_gradient)
+    return seen
+
+
+def numba_pool_started():
+    """Whether Numba started its thread pool (only parallel=True code does)."""
     import numba
 
-    blas = sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
+    try:
+        numba.threading_layer()
+    except ValueError:  # "Threading layer is not initialized."
+        return False
+    return True
+
+
+def runtime_info(fit_threads):
+    import numba
+
     return {
-        "blas_threads": blas,
-        "numba_threads": numba.config.NUMBA_NUM_THREADS,
+        "blas_threads": blas_threads(),
+        "fit_blas_threads": sorted({n for seen in fit_threads for n in seen}),
+        "numba_pool_started": numba_pool_started(),
         "jit": not numba.config.DISABLE_JIT,
         "cache_dir": numba.config.CACHE_DIR,
     }
 
 
-def main(path):
-    """In a subprocess: write the fits to ``path`` and print the runtime's threads."""
+def main(path, blas_rule=True):
+    """In a subprocess: write the fits to ``path`` and print the runtime's threads.
+    ``blas_rule=False``: sgd/adam keep BLAS's threads (no one-thread rule)."""
+    from fastbp import _threads
+
+    if not blas_rule:
+        _threads.BLAS_THREADS_MIN_FLOPS = 0
+    seen = record_blas_threads()
     np.savez(path, **reproducible_fits())
-    print(json.dumps(runtime_info()))
+    print(json.dumps(runtime_info(seen)))
 
 
 def assert_bitwise_equal(a, b, what):
@@ -185,16 +244,23 @@ def needs_two_cpus():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("solver,dtype", SOLVER_DTYPES)
-def test_blas_thread_count_does_not_change_a_bit_in_process(solver, dtype):
+def test_blas_thread_count_does_not_change_a_bit_in_process(solver, dtype, monkeypatch):
     needs_two_cpus()
+    from fastbp import _threads
+
+    # BIG's products are below the rule's threshold: without this, sgd and adam
+    # would train on one BLAS thread whatever the limit (see the module docstring)
+    monkeypatch.setattr(_threads, "BLAS_THREADS_MIN_FLOPS", 0)
+    seen = record_blas_threads(monkeypatch.setattr)
     X, y, labels = big_data()
     X = X.astype(dtype)
-    fits = {}
+    fits, threads = {}, {}
 
     def fit(key):
+        seen.clear()
         reg = fastbp.MLPRegressor(solver=solver, **BIG).fit(X, y)
         clf = fastbp.MLPClassifier(solver=solver, **BIG).fit(X, labels)
-        fits[key] = {**model_arrays("reg", reg), **model_arrays("clf", clf)}
+        fits[key], threads[key] = {**model_arrays("reg", reg), **model_arrays("clf", clf)}, seen[:]
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -205,13 +271,11 @@ def test_blas_thread_count_does_not_change_a_bit_in_process(solver, dtype):
         worker = threading.Thread(target=fit, args=("worker",))
         worker.start()
         worker.join()
+    for key, n in ((1, 1), (2, 2), (3, 3), ("worker", 1)):  # the threads inside each fit
+        assert len(threads[key]) >= 4 and all(t == [n] for t in threads[key]), (key, threads[key])
     assert_bitwise_equal(fits["worker"], fits[1], "worker thread vs 1 BLAS thread")
     for limit in (2, 3):
         assert_bitwise_equal(fits[limit], fits[1], f"{limit} BLAS threads vs 1")
-
-
-def blas_threads():
-    return sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
 
 
 def test_lbfgs_runs_scipy_on_one_blas_thread_and_the_kernels_on_the_callers(monkeypatch):
@@ -338,14 +402,15 @@ def test_network_random_state_none_draws_fresh_weights(global_rng):
 # ----- across processes, caches and thread counts -----
 
 
-def run_fits(tmp_path, name, **env_vars):
-    """This file's fits in a fresh interpreter; (arrays, runtime info)."""
+def run_fits(tmp_path, name, blas_rule=True, **env_vars):
+    """This file's fits in a fresh interpreter; (arrays, runtime info).
+    ``blas_rule=False``: without fastbp's one-BLAS-thread rule (see ``main``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "OMP_", "OPENBLAS_"))}
     env.update({k: str(v) for k, v in env_vars.items()})
     out = tmp_path / f"{name}.npz"
     code = (
         f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-        "import test_reproducible as t; t.main(sys.argv[1])"
+        f"import test_reproducible as t; t.main(sys.argv[1], blas_rule={blas_rule!r})"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(out)],
@@ -366,9 +431,11 @@ def cache_files(cache_dir):
     }
 
 
-# (NUMBA_NUM_THREADS, OpenBLAS/OpenMP threads); with the default run (one thread
-# per CPU for both) they make the whole 1-vs-several grid.
-THREADS = [(1, 1), (1, 2), (2, 1)]
+# OpenBLAS/OpenMP threads, with fastbp's one-thread rule off so that sgd and adam
+# train on them too; against the default run (one BLAS thread per CPU, the rule on:
+# sgd and adam on one thread, lbfgs's kernels on all). No NUMBA_NUM_THREADS here:
+# no kernel runs on Numba's threads (the runs check that its pool never starts).
+BLAS_THREADS = (1, 2)
 
 
 @pytest.fixture(scope="module")
@@ -383,16 +450,12 @@ def runs(tmp_path_factory):
     compiled = cache_files(cache)
     settings = {"warm": {}}
     if (os.cpu_count() or 1) >= 2:
-        for numba_threads, blas_threads in THREADS:
-            settings[numba_threads, blas_threads] = dict(
-                NUMBA_NUM_THREADS=numba_threads,
-                OPENBLAS_NUM_THREADS=blas_threads,
-                OMP_NUM_THREADS=blas_threads,
-            )
+        for n in BLAS_THREADS:
+            settings[n] = dict(blas_rule=False, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n)
 
     def run(item):
         name, env = item
-        return run_fits(out, str(name).replace(" ", ""), NUMBA_CACHE_DIR=cache, **env)
+        return run_fits(out, f"blas-{name}", NUMBA_CACHE_DIR=cache, **env)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         warm = dict(zip(settings, pool.map(run, settings.items())))
@@ -410,16 +473,17 @@ def test_same_bits_across_processes_with_the_cache_cold_or_warm(here_arrays, run
 
 
 @pytest.mark.slow
-def test_same_bits_whatever_the_number_of_numba_or_blas_threads(runs):
+def test_same_bits_whatever_the_number_of_blas_threads(runs):
     needs_two_cpus()
-    reference, info = runs["warm"]  # defaults: one thread per CPU
-    default = f"{info['numba_threads']}, {info['blas_threads']}"
-    for numba_threads, blas_threads in THREADS:
-        arrays, info = runs[numba_threads, blas_threads]
-        assert info["numba_threads"] == numba_threads
-        assert info["blas_threads"] == [blas_threads]  # numpy's and scipy's OpenBLAS
-        what = f"NUMBA_NUM_THREADS={numba_threads}, BLAS threads={blas_threads} vs {default}"
-        assert_bitwise_equal(arrays, reference, what)
+    reference, info = runs["warm"]  # defaults: one BLAS thread per CPU, the rule on
+    assert not info["numba_pool_started"]
+    default = f"default BLAS threads {info['blas_threads']} (fits on {info['fit_blas_threads']})"
+    for n in BLAS_THREADS:
+        arrays, info = runs[n]
+        assert info["blas_threads"] == [n]  # numpy's and scipy's OpenBLAS
+        assert info["fit_blas_threads"] == [n]  # inside every fit, sgd and adam too
+        assert not info["numba_pool_started"]
+        assert_bitwise_equal(arrays, reference, f"{n} BLAS threads in every fit vs {default}")
 
 
 if __name__ == "__main__":
