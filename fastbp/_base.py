@@ -85,11 +85,57 @@ class BaseMLP(BaseEstimator):
         n = len(self._sizes) - 1
         self.coefs_ = [coef_view(params, self._sizes, i) for i in range(n)]
         self.intercepts_ = [intercept_view(params, self._sizes, i) for i in range(n)]
+        # what _sync_params compares with: the lists and the views in them
+        self._views = (self.coefs_, list(self.coefs_), self.intercepts_, list(self.intercepts_))
+
+    def _sync_params(self):
+        """Take into the flat buffer the coefs_ / intercepts_ a user assigned.
+
+        Changes made in place (``coefs_[0][:] = w``) are in the buffer already,
+        since these are views of it; a new list (``coefs_ = [...]``) or a new array
+        in one (``coefs_[0] = w``) is copied in here, before a prediction, a fit
+        that goes on from the model, pickling or ``fastbp.save``, so that the model
+        uses them as scikit-learn's does. Each must have its layer's shape (the
+        network's sizes cannot change); values are cast to the model's dtype. On a
+        ValueError nothing has changed.
+        """
+        coefs, coef_items, intercepts, intercept_items = self._views
+        if (
+            self.coefs_ is coefs
+            and self.intercepts_ is intercepts
+            and len(coefs) == len(coef_items)
+            and len(intercepts) == len(intercept_items)
+            and all(a is b for a, b in zip(coefs, coef_items))
+            and all(a is b for a, b in zip(intercepts, intercept_items))
+        ):
+            return
+        n = len(self._sizes) - 1
+        params = self._params.copy()
+        for name, view in (("coefs_", coef_view), ("intercepts_", intercept_view)):
+            arrays = getattr(self, name)
+            if len(arrays) != n:
+                raise ValueError(
+                    f"{name} holds {len(arrays)} arrays; this network of layer sizes"
+                    f" {self._sizes.tolist()} has {n}."
+                )
+            for i, a in enumerate(arrays):
+                target = view(params, self._sizes, i)
+                a = np.asarray(a)
+                if a.shape != target.shape:
+                    raise ValueError(
+                        f"{name}[{i}] has shape {a.shape}; layer {i} of this network"
+                        f" (layer sizes {self._sizes.tolist()}) needs {target.shape}."
+                    )
+                target[...] = a
+        self._set_params_buffer(params)
 
     def __getstate__(self):
+        if "_params" in self.__dict__:
+            self._sync_params()
         state = dict(super().__getstate__())  # may be self.__dict__ itself
         state.pop("coefs_", None)
         state.pop("intercepts_", None)
+        state.pop("_views", None)
         return state
 
     def __setstate__(self, state):
@@ -156,8 +202,24 @@ class BaseMLP(BaseEstimator):
         sample_weight = self._weigh_classes(labels, sample_weight, incremental)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
+        if getattr(self, "loss", None) == "poisson" and y.dtype.kind in "biuf" and (y < 0).any():
+            # scikit-learn trains on, to a NaN loss_ (its Poisson deviance is not
+            # defined there); refused here before anything changes
+            raise ValueError("loss='poisson' needs targets y >= 0; y has negative values.")
+        layer_units = [X.shape[1]] + hidden_layer_sizes + [y.shape[1]]
+        if not first_pass:
+            self._sync_params()
+            if not np.array_equal(self._sizes, layer_units):
+                raise ValueError(
+                    f"This fit needs layer sizes {[int(u) for u in layer_units]}"
+                    f" (hidden_layer_sizes={self.hidden_layer_sizes!r}, {y.shape[1]}"
+                    f" output(s)), but the fitted network has {self._sizes.tolist()}."
+                    " A warm_start fit or partial_fit goes on training the fitted"
+                    " network, whose sizes cannot change: fit with warm_start=False"
+                    " to start a new one."
+                )
+            self._writable_state()
         self.n_outputs_ = y.shape[1]
-        layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
@@ -193,6 +255,16 @@ class BaseMLP(BaseEstimator):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _writable_state(self):
+        """Copies of the parameters and the optimizer's buffers where they are
+        read-only (a model loaded by ``joblib.load(..., mmap_mode="r")``), so that
+        training can go on from them."""
+        if not self._params.flags.writeable:
+            self._set_params_buffer(self._params.copy())
+        optimizer = getattr(self, "_optimizer", None)
+        if optimizer is not None and not optimizer.state.flags.writeable:
+            optimizer.state = optimizer.state.copy()
 
     def _blas_threads(self, n_samples):
         """BLAS's threads for this fit: all of them for lbfgs (full batches of up to
@@ -435,6 +507,7 @@ class BaseMLP(BaseEstimator):
 
     def _outputs(self, data, rows):
         """The output layer for rows ``rows`` of kernel data, (len(rows), n_outputs_)."""
+        self._sync_params()
         n = rows.shape[0]
         dtype = self._params.dtype
         out = np.empty((n, self.n_outputs_), dtype=dtype)

@@ -327,6 +327,7 @@ def _network_meta(model):
 
 def _estimator_meta(est, include_optimizer, arrays):
     check_is_fitted(est)
+    est._sync_params()  # coefs_ / intercepts_ the user assigned
     params = est._params
     meta = {"loss": est.loss}
     meta["hyperparameters"] = {

@@ -183,3 +183,99 @@ def test_input_errors_are_sklearns(data):
     same_error(lambda m: mods[m](early_stopping=True), lambda est: est.partial_fit(X, y, [0, 1, 2]))
     with pytest.raises(NotFittedError):
         MLPRegressor().predict(X)
+
+
+# ----- a fitted model's weights, and fits that go on from them -----
+
+
+def regression_data(n_outputs=1):
+    X = np.random.RandomState(0).randn(120, 3)
+    Y = np.column_stack([X @ [1.0, 2.0, 3.0] * (-1) ** j for j in range(n_outputs)])
+    return X, Y[:, 0] if n_outputs == 1 else Y
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+@pytest.mark.parametrize(
+    "how, outputs, new_outputs, new_hidden",
+    [("partial_fit", 1, 2, (5,)), ("warm_start", 1, 3, (5,)), ("warm_start", 3, 1, (5,)),
+     ("warm_start", 1, 1, (5, 5)), ("warm_start", 1, 1, (6,))],
+)  # fmt: skip
+def test_a_fit_going_on_cannot_change_the_networks_sizes(
+    solver, how, outputs, new_outputs, new_hidden
+):
+    # scikit-learn fails inside its matrix products here (or, from 3 outputs to 1,
+    # trains on through numpy broadcasting); the kernels have no bounds checks, so
+    # such a fit must be refused before it reaches them, leaving the model as it was.
+    if how == "partial_fit" and solver == "lbfgs":
+        pytest.skip("partial_fit is sgd and adam only")
+    X, y = regression_data(outputs)
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver=solver, max_iter=5, random_state=0)
+    est.fit(X, y)
+    params, pred = est._params.copy(), est.predict(X)
+    _, y_new = regression_data(new_outputs)
+    est.set_params(hidden_layer_sizes=new_hidden, warm_start=how == "warm_start")
+    with pytest.raises(ValueError, match=r"layer sizes .* but the fitted network has"):
+        est.partial_fit(X, y_new) if how == "partial_fit" else est.fit(X, y_new)
+    np.testing.assert_array_equal(est._params, params)
+    np.testing.assert_array_equal(est.predict(X), pred)
+    assert est.n_outputs_ == outputs
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_assigned_coefs_and_intercepts_are_the_models_weights(solver, tmp_path):
+    # As in scikit-learn: weights assigned to coefs_ / intercepts_ (a new list, or
+    # a new array in one) are what the model predicts with and trains on.
+    import fastbp
+
+    X, y = regression_data()
+    kw = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=20, random_state=0)
+    ours, theirs = MLPRegressor(**kw).fit(X, y), sk.MLPRegressor(**kw).fit(X, y)
+    for m in (ours, theirs):
+        m.intercepts_ = [b + 100 for b in m.intercepts_]
+        m.coefs_[0] = np.full_like(m.coefs_[0], 0.1)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-9)
+    # kept by pickle and model files, then trained on by a warm fit
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(ours)).predict(X), ours.predict(X))
+    fastbp.save(ours, tmp_path / "m.npz")
+    np.testing.assert_array_equal(fastbp.load(tmp_path / "m.npz").predict(X), ours.predict(X))
+    for m in (ours, theirs):
+        m.set_params(warm_start=True, max_iter=3).fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    # the assigned arrays are copied into the model's one buffer; a wrong shape is refused
+    assert all(np.shares_memory(c, ours._params) for c in ours.coefs_ + ours.intercepts_)
+    ours.coefs_ = [np.ones((3, 4)), np.ones((4, 1))]
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(3, 4\).* needs \(3, 5\)"):
+        ours.predict(X)
+
+
+def test_poisson_with_negative_targets_is_refused_before_training():
+    # scikit-learn trains on to loss_ = nan; here a clear error, the model unchanged
+    X, y = regression_data()
+    y = np.exp(X @ [0.3, 0.2, 0.1])
+    est = MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    params = est.fit(X, y)._params.copy()
+    y[0] = -1
+    with pytest.raises(ValueError, match="poisson.* y >= 0"):
+        est.set_params(warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="poisson.* y >= 0"):
+        est.partial_fit(X, y)
+    np.testing.assert_array_equal(est._params, params)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_a_memory_mapped_model_trains_on(solver, tmp_path):
+    # joblib.load(..., mmap_mode="r") gives read-only weights and optimizer state
+    # (scikit-learn: "output array is read-only"); partial_fit goes on from copies.
+    import joblib
+
+    X, y = regression_data()
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver=solver, max_iter=5, random_state=0)
+    est.fit(X, y)
+    joblib.dump(est, tmp_path / "m.joblib")
+    mapped = joblib.load(tmp_path / "m.joblib", mmap_mode="r")
+    assert not mapped._params.flags.writeable
+    for m in (mapped, est):
+        m.partial_fit(X, y)
+    np.testing.assert_array_equal(mapped.predict(X), est.predict(X))
+    assert mapped.t_ == est.t_
