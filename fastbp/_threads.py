@@ -14,13 +14,18 @@ waking up and waiting for each other than computing. The rules, measured on the
 """
 
 import threading
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
-from threadpoolctl import ThreadpoolController
+from threadpoolctl import OpenBLASController, ThreadpoolController
 
 from ._config import BLAS_THREADS_MIN_FLOPS, ROW_BY_ROW_MAX_FLOPS
 
 _BLAS = None
+# The one-thread limit is process-wide (OpenBLAS has one setting), so its users
+# share it: the first one in sets it, the last one out restores BLAS's threads.
+_LOCK = threading.Lock()
+_users = 0
+_limiter = None
 
 
 def blas_controller():
@@ -41,7 +46,7 @@ def single_blas_thread_off_main():
     which pay on large layers."""
     if threading.current_thread() is threading.main_thread():
         return nullcontext()
-    return blas_controller().limit(limits=1)
+    return _one_thread()
 
 
 def single_blas_thread_for_small_products(sizes, batch_size):
@@ -63,4 +68,41 @@ def one_blas_thread(sizes, batch_size):
 
 def single_blas_thread_if(one):
     """One BLAS thread for the ``with`` block if ``one``, else BLAS as it is."""
-    return blas_controller().limit(limits=1) if one else nullcontext()
+    return _one_thread() if one else nullcontext()
+
+
+@contextmanager
+def _one_thread():
+    """One BLAS thread while any caller is inside, in whichever threads they run.
+
+    OpenBLAS has one process-wide setting, so its users share it: the first one in
+    sets it, the last one out (maybe another thread) restores BLAS's threads.
+    Each caller restoring what it found, as nested threadpoolctl limits do, is
+    wrong for fits overlapping in threads: the second one in finds one thread and,
+    out last, leaves BLAS on one thread for the rest of the process. threadpoolctl
+    (>= 3.6) also lets only one Python thread at a time change OpenBLAS's threads,
+    the last one that did, until it gives that up: fastbp gives it up after each
+    change, so that the thread out last can restore.
+    """
+    global _users, _limiter
+    with _LOCK:
+        if _users == 0:
+            _limiter = blas_controller().limit(limits=1)
+            _release_control()
+        _users += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _users -= 1
+            if _users == 0:
+                _limiter.restore_original_limits()
+                _release_control()
+                _limiter = None
+
+
+def _release_control():
+    """Let other Python threads change OpenBLAS's threads (threadpoolctl >= 3.6)."""
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear()

@@ -140,6 +140,61 @@ def test_thread_parallel_fits_equal_sequential_ones():
         np.testing.assert_array_equal(a, b)
 
 
+def test_overlapping_fits_in_threads_give_blas_its_threads_back():
+    # Two worker-thread fits, one starting before the other ends and ending first
+    # (forced with events inside the epoch kernel): while either runs, BLAS has one
+    # thread; after both, as many as before. (Each restoring what it found had left
+    # the process on one BLAS thread: the second in found the first's limit.)
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from fastbp import _engine
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    needs_two_cpus()
+    fit_one(0)  # loads SciPy's BLAS, compiles
+    before = blas_threads()
+    assert min(before) > 1, f"BLAS starts with {before} thread(s): OPENBLAS_NUM_THREADS=1?"
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    inside, real = [], _engine.epoch_kernel
+
+    def epoch_kernel(*args, **kwargs):
+        kernel = real(*args, **kwargs)
+
+        def run(*a):
+            inside.append(blas_threads())
+            if threading.current_thread().name == "first":
+                first_in.set()
+                assert second_in.wait(60)
+            elif not first_out.is_set():
+                second_in.set()
+                assert first_out.wait(60)
+            return kernel(*a)
+
+        return run
+
+    def fit(name):
+        fit_one(0)
+        if name == "first":
+            first_out.set()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_engine, "epoch_kernel", epoch_kernel)
+        first = threading.Thread(target=fit, args=("first",), name="first")
+        first.start()
+        assert first_in.wait(60)
+        second = threading.Thread(target=fit, args=("second",), name="second")
+        second.start()
+        first.join(60)
+        second.join(60)
+    assert first_out.is_set() and not first.is_alive() and not second.is_alive()
+    assert inside and all(t == {1} for t in inside), inside
+    assert blas_threads() == before
+
+
 def test_import_and_a_regressor_fit_leave_rarely_used_sklearn_parts_unloaded():
     # see fastbp/estimators.py's docstring; score, the classifier and early stopping load them
     code = textwrap.dedent("""
