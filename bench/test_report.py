@@ -151,3 +151,18 @@ def test_report_quotes_split_batch_when_a_run_has_none():
     text = report.both_cores_section(results(), None, None)
     assert "as committed with it" in text and "python -m bench.split_batch" in text
     assert "Thread-parallel fits" not in text
+
+
+def test_faster_than_every_peer_needs_both_passes():
+    # The pytest pass won everywhere; the interleaved one lost one case: not met.
+    times = {(c, d): {"fastbp": 1.0, "jax": 1.5, "torch": 2.0} for c in CASES for d in DTYPES}
+    inter = interleaved()
+
+    def row():
+        text = report.targets_section(times, {}, [], [], inter)
+        return [r for r in text.splitlines() if "faster than every peer" in r][0]
+
+    assert "| faster on 8 of 8. Interleaved rounds: faster on 7 of 8; slower on" in row()
+    assert row().endswith("| ✗ |")
+    inter["seed-float32"]["vs_fastbp"]["jax"] = 1.1
+    assert row().endswith("| ✓ |")
