@@ -153,6 +153,47 @@ def check_alpha(alpha):
     return check_number(alpha, "alpha")
 
 
+def _converted(value, shape, dtype, name):
+    """``value`` as a new array of ``shape`` and ``dtype`` (numbers only), or a
+    ValueError: converted before anything is written, so a failed assignment
+    leaves the parameters as they were."""
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} must be real numbers, got complex values.")
+    try:
+        new = np.array(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as exc:
+        msg = f"{name} must be numbers convertible to {np.dtype(dtype).name}: {exc}"
+        raise ValueError(msg) from None
+    if new.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {new.shape}.")
+    return new
+
+
+class _Views(list):
+    """``Network.coefs`` or ``Network.intercepts``: views into ``params``. Assigning an
+    array to an item (``net.coefs[0] = w``), or a list to the attribute, copies the
+    values into ``params``; a failed assignment changes nothing."""
+
+    def __init__(self, views, name):
+        super().__init__(views)
+        self.name = name
+
+    def __setitem__(self, i, value):
+        if not isinstance(i, (int, np.integer)):
+            raise TypeError(f"{self.name}[i] = array: i must be an integer, got {i!r}.")
+        view = self[i]
+        view[...] = _converted(value, view.shape, view.dtype, f"{self.name}[{i}]")
+
+    def assign(self, arrays):
+        arrays = list(arrays)
+        if len(arrays) != len(self):
+            raise ValueError(f"{self.name} needs {len(self)} arrays, got {len(arrays)}.")
+        new = [_converted(a, v.shape, v.dtype, f"{self.name}[{i}]")
+               for i, (a, v) in enumerate(zip(arrays, self))]  # fmt: skip
+        for view, a in zip(self, new):
+            view[...] = a
+
+
 class Network:
     """A fully connected network trained by backpropagation.
 
@@ -178,6 +219,12 @@ class Network:
         ``coefs[i]`` is a (layer_sizes[i], layer_sizes[i + 1]) view into ``params``.
     intercepts : list of ndarray
         ``intercepts[i]`` is a (layer_sizes[i + 1],) view into ``params``.
+
+    Assigning to ``params``, ``coefs``, ``coefs[i]``, ``intercepts`` or
+    ``intercepts[i]`` copies the values into the one buffer (same shapes; a
+    failed assignment changes nothing). ``layer_sizes``, ``activation``,
+    ``output_activation`` and ``dtype`` are read-only: the architecture is fixed
+    once built.
     """
 
     def __init__(
@@ -188,23 +235,36 @@ class Network:
         dtype=np.float64,
         random_state=None,
     ):
-        self.layer_sizes = check_layer_sizes(layer_sizes)
+        sizes = check_layer_sizes(layer_sizes)
+        sizes.flags.writeable = False  # the kernels' offsets follow from it
+        self._layer_sizes = sizes
         self._hidden = lookup(HIDDEN_ACTIVATIONS, activation, "activation")
         self._out = lookup(OUTPUT_ACTIVATIONS, output_activation, "output_activation")
-        self.activation = activation
-        self.output_activation = output_activation
-        self.dtype = check_dtype(dtype)
-        self._set_params(init_params(self.layer_sizes, activation, self.dtype, random_state))
+        self._activation = activation
+        self._output_activation = output_activation
+        self._dtype = check_dtype(dtype)
+        self._set_params(init_params(sizes, activation, self._dtype, random_state))
+
+    # The architecture is fixed once built (the kernels' codes, offsets and buffers
+    # follow from it): read-only, for a different one make a new Network.
+    layer_sizes = property(lambda self: self._layer_sizes, doc="Units per layer (read-only).")
+    activation = property(lambda self: self._activation, doc="Hidden activation (read-only).")
+    output_activation = property(
+        lambda self: self._output_activation, doc="Output activation (read-only)."
+    )
+    dtype = property(lambda self: self._dtype, doc="Parameters' dtype (read-only).")
 
     def _set_params(self, params):
-        self.params = params
+        self._params = params
         n = len(self.layer_sizes) - 1
-        self.coefs = [coef_view(params, self.layer_sizes, i) for i in range(n)]
-        self.intercepts = [intercept_view(params, self.layer_sizes, i) for i in range(n)]
+        self._coefs = _Views([coef_view(params, self.layer_sizes, i) for i in range(n)], "coefs")
+        self._intercepts = _Views(
+            [intercept_view(params, self.layer_sizes, i) for i in range(n)], "intercepts"
+        )
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        del state["coefs"], state["intercepts"]
+        del state["_coefs"], state["_intercepts"]
         state.pop("_epoch_buffers", None)  # work buffers of train_epoch, remade on demand
         return state
 
@@ -228,13 +288,25 @@ class Network:
     def params(self, value):
         # Keep the one buffer: `net.params -= lr * grad` and `net.params = p`
         # both write into it, so the coefs/intercepts views stay valid.
-        if getattr(self, "_params", None) is None:
-            self._params = value
-        elif value is not self._params:
-            value = np.asarray(value)
-            if value.shape != self._params.shape:
-                raise ValueError(f"params must have shape {self._params.shape}, got {value.shape}.")
-            self._params[...] = value
+        if value is self._params:
+            return
+        self._params[...] = _converted(value, self._params.shape, self.dtype, "params")
+
+    @property
+    def coefs(self):
+        return self._coefs
+
+    @coefs.setter
+    def coefs(self, arrays):
+        self._coefs.assign(arrays)
+
+    @property
+    def intercepts(self):
+        return self._intercepts
+
+    @intercepts.setter
+    def intercepts(self, arrays):
+        self._intercepts.assign(arrays)
 
     def _check_X(self, X):
         X = as_float_array(X, "X", self.dtype, 2)
@@ -369,6 +441,8 @@ class Network:
         ``order`` must hold row numbers of X; every batch's sample weights must
         have a positive sum), and a FloatingPointError if training diverges to
         non-finite values, in which case ``params`` are left as they were.
+        Read-only params (a network loaded by ``joblib.load(..., mmap_mode="r")``)
+        are copied first: ``params``, ``coefs`` and ``intercepts`` are then new arrays.
 
         ``check_input=False`` (as in scikit-learn, for callers that checked their
         data once and call this for many epochs) skips the checks of the values
@@ -399,6 +473,8 @@ class Network:
         epoch, buf, one_thread = self._train_buffers(cap, code)
         velocity = buf.grad[:0]  # with momentum 0 (below) the SGD step never touches it
         before = self.params.copy()
+        if not self._params.flags.writeable:  # e.g. joblib.load(..., mmap_mode="r")
+            self._set_params(before.copy())  # trains on a copy: new params and views
         # BLAS's threads as the estimators use them (_threads.py)
         with single_blas_thread_off_main(), single_blas_thread_if(one_thread):
             total, _ = epoch(

@@ -107,6 +107,71 @@ def test_pickle_round_trip_keeps_views():
     assert clone.params[0] == 9.0 and net.params[0] != 9.0
 
 
+def test_the_architecture_is_read_only():
+    # The kernels' offsets, codes and buffers follow from these: changing one under
+    # a built network made them read and write past the end of params.
+    net = Network([3, 4, 2], "relu", random_state=0)
+    with pytest.raises(ValueError, match="read-only"):
+        net.layer_sizes[1] = 40
+    for name, value in [("layer_sizes", np.array([3, 40, 2])), ("activation", "tanh"),
+                        ("output_activation", "softmax"), ("dtype", np.float32)]:  # fmt: skip
+        with pytest.raises(AttributeError, match=f"'{name}'"):
+            setattr(net, name, value)
+    assert net.layer_sizes.tolist() == [3, 4, 2] and net.activation == "relu"
+
+
+def test_assigning_params_coefs_or_intercepts_copies_into_the_buffer():
+    net = Network([3, 4, 2], random_state=0)
+    buffer = net.params
+    net.coefs[0] = np.zeros((3, 4))
+    net.intercepts = [np.ones(4), np.full(2, 2.0)]
+    net.coefs = [np.full((3, 4), 3.0), np.full((4, 2), 4.0)]
+    assert net.params is buffer and all(np.shares_memory(c, buffer) for c in net.coefs)
+    expected = np.concatenate([np.full(12, 3.0), np.full(8, 4.0), np.ones(4), np.full(2, 2.0)])
+    np.testing.assert_array_equal(net.params, expected)
+    X = np.random.RandomState(0).rand(5, 3)
+    np.testing.assert_array_equal(
+        net.forward(X), np.maximum(X @ net.coefs[0] + 1, 0) @ net.coefs[1] + 2
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("params", np.array([0.5] * 25 + [10**400], dtype=object), "params must be numbers"),
+        ("params", np.array(["1"] * 25 + ["x"]), "params must be numbers"),
+        ("params", np.ones(26) * 1j, "params must be real"),
+        ("params", np.ones(25), r"params must have shape \(26,\), got \(25,\)"),
+        ("coefs", [np.zeros((3, 4)), np.zeros((2, 4))], r"coefs\[1\] must have shape \(4, 2\)"),
+        ("coefs", [np.zeros((3, 4))], "coefs needs 2 arrays, got 1"),
+        ("coefs[0]", np.zeros((4, 3)), r"coefs\[0\] must have shape \(3, 4\)"),
+        ("intercepts[1]", ["a", "b"], r"intercepts\[1\] must be numbers"),
+    ],
+)
+def test_a_failed_assignment_changes_nothing(name, value, message):
+    net = Network([3, 4, 2], random_state=0)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=message):
+        if name.endswith("]"):
+            getattr(net, name[:-3])[int(name[-2])] = value
+        else:
+            setattr(net, name, value)
+    np.testing.assert_array_equal(net.params, before)
+
+
+def test_a_memory_mapped_network_trains_on_a_copy(tmp_path):
+    import joblib
+
+    X, y = np.random.RandomState(0).randn(12, 3), np.random.RandomState(1).randn(12)
+    net = Network([3, 4, 1], random_state=0)
+    joblib.dump(net, tmp_path / "net.joblib")
+    mapped = joblib.load(tmp_path / "net.joblib", mmap_mode="r")
+    assert not mapped.params.flags.writeable
+    assert mapped.train_epoch(X, y, batch_size=4) == net.train_epoch(X, y, batch_size=4)
+    np.testing.assert_array_equal(mapped.params, net.params)
+    assert mapped.params.flags.writeable and np.shares_memory(mapped.coefs[0], mapped.params)
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
