@@ -510,7 +510,7 @@ class BaseMLP(BaseEstimator):
         self._sync_params()
         n = rows.shape[0]
         dtype = self._params.dtype
-        out = np.empty((n, self.n_outputs_), dtype=dtype)
+        out = np.empty((n, int(self._sizes[-1])), dtype=dtype)  # what the kernel writes
         cap = max(1, min(n, CHUNK_ROWS))
         acts, _ = work_buffers(self._sizes, cap, dtype)
         hidden, out_code, _, _ = self._codes()
