@@ -11,7 +11,7 @@ from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._tables import ADAM, SOLVERS
-from ._threads import blas_controller
+from ._threads import blas_controller, single_blas_thread_if
 
 
 class StochasticOptimizer:
@@ -98,7 +98,7 @@ def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback=
         with blas.limit(limits=caller):
             return loss_grad(x)
 
-    with blas.limit(limits=1):
+    with single_blas_thread_if(True):  # shared with fits in other threads (_threads.py)
         return _minimize_lbfgs(
             with_callers_threads, params, max_iter, max_fun, tol, verbose, callback
         )

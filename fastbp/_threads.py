@@ -85,6 +85,12 @@ def _one_thread():
     change, so that the thread out last can restore.
     """
     global _users, _limiter
+    if all(getattr(lib, "threading_layer", None) == "openmp"
+           for lib in blas_controller().lib_controllers):  # fmt: skip
+        # OpenBLAS built on OpenMP: its limits are per thread, each caller its own
+        with blas_controller().limit(limits=1):
+            yield
+        return
     with _LOCK:
         if _users == 0:
             _limiter = blas_controller().limit(limits=1)
@@ -96,7 +102,10 @@ def _one_thread():
         with _LOCK:
             _users -= 1
             if _users == 0:
-                _limiter.restore_original_limits()
+                # unless someone else changed them meanwhile (e.g. a threadpoolctl
+                # limit of the user's that was active when the first one came in)
+                if all(lib["num_threads"] == 1 for lib in blas_controller().info()):
+                    _limiter.restore_original_limits()
                 _release_control()
                 _limiter = None
 

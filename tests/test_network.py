@@ -118,6 +118,25 @@ def test_the_architecture_is_read_only():
         with pytest.raises(AttributeError, match=f"'{name}'"):
             setattr(net, name, value)
     assert net.layer_sizes.tolist() == [3, 4, 2] and net.activation == "relu"
+    # also in copies (pickle does not keep numpy's flag) and in pickles made while
+    # these were plain attributes
+    import copy
+
+    state = net.__getstate__()
+    for name in ("layer_sizes", "activation", "output_activation", "dtype"):
+        state[name] = state.pop("_" + name)
+    old = Network.__new__(Network)
+    old.__setstate__(state)
+    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net)), old):
+        with pytest.raises(ValueError, match="read-only"):
+            other.layer_sizes[1] = 40
+        assert other.activation == "relu" and other.layer_sizes.tolist() == [3, 4, 2]
+        np.testing.assert_array_equal(other.params, net.params)
+    # the lists of views keep one array per layer
+    with pytest.raises(TypeError, match="one array per layer"):
+        net.coefs.append(np.zeros((4, 2)))
+    with pytest.raises(TypeError, match="one array per layer"):
+        net.intercepts += [np.zeros(2)]
 
 
 def test_assigning_params_coefs_or_intercepts_copies_into_the_buffer():
@@ -325,7 +344,8 @@ def test_train_epoch_uses_blas_threads_as_the_estimators(monkeypatch, sizes, bat
     Network([2, 2, 1]).train_epoch(np.zeros((3, 2)), np.zeros(3))  # loads SciPy's BLAS
     before, seen, real = blas_threads(), [], _engine.run_epoch
     # With BLAS on one thread already, a limit to one is invisible and both cases pass.
-    assert min(before) > 1, f"BLAS starts with {before} thread(s): OPENBLAS_NUM_THREADS=1?"
+    if min(before) == 1:
+        pytest.skip(f"BLAS starts with {before} thread(s) (OPENBLAS_NUM_THREADS=1?)")
 
     def spy(*args):
         seen.append(blas_threads())
