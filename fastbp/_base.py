@@ -81,6 +81,8 @@ class BaseMLP(BaseEstimator):
 
     def _set_params_buffer(self, params):
         """Make ``params`` the model's storage and coefs_/intercepts_ its views."""
+        if getattr(self, "_best_params", None) is getattr(self, "_params", None):
+            self._best_params = params  # the same storage, as a fit may leave them
         self._params = params
         n = len(self._sizes) - 1
         self.coefs_ = [coef_view(params, self._sizes, i) for i in range(n)]

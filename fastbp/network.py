@@ -154,9 +154,9 @@ def check_alpha(alpha):
 
 
 def _converted(value, shape, dtype, name):
-    """``value`` as a new array of ``shape`` and ``dtype`` (numbers only), or a
-    ValueError: converted before anything is written, so a failed assignment
-    leaves the parameters as they were."""
+    """``value`` as a new array of ``shape`` and ``dtype`` (what numpy converts to
+    real numbers), or a ValueError: converted before anything is written, so a
+    failed assignment leaves the parameters as they were."""
     if np.iscomplexobj(value):
         raise ValueError(f"{name} must be real numbers, got complex values.")
     try:
@@ -192,6 +192,15 @@ class _Views(list):
                for i, (a, v) in enumerate(zip(arrays, self))]  # fmt: skip
         for view, a in zip(self, new):
             view[...] = a
+
+    def _fixed(self, *args, **kwargs):
+        raise TypeError(
+            f"{self.name} has one array per layer, fixed: assign to {self.name}[i] or"
+            f" to {self.name} instead."
+        )
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _fixed
+    __delitem__ = __iadd__ = __imul__ = _fixed
 
 
 class Network:
@@ -270,6 +279,11 @@ class Network:
 
     def __setstate__(self, state):
         params = state.pop("_params")
+        for name in ("layer_sizes", "activation", "output_activation", "dtype"):
+            if name in state:  # pickled before these were read-only properties
+                state["_" + name] = state.pop(name)
+        state["_layer_sizes"] = np.array(state["_layer_sizes"])  # pickle drops the flag
+        state["_layer_sizes"].flags.writeable = False
         self.__dict__.update(state)
         self._set_params(params)
 
