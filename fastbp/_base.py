@@ -31,7 +31,7 @@ from ._shuffle import Shuffler
 from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SGD, SQUARED_ERROR
 from ._threads import single_blas_thread_for_small_products, single_blas_thread_off_main
-from .network import init_params
+from .network import converted, init_params
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"  # numpy's, in scikit-learn's loss
@@ -98,8 +98,9 @@ class BaseMLP(BaseEstimator):
         in one (``coefs_[0] = w``) is copied in here, before a prediction, a fit
         that goes on from the model, pickling or ``fastbp.save``, so that the model
         uses them as scikit-learn's does. Each must have its layer's shape (the
-        network's sizes cannot change); values are cast to the model's dtype. On a
-        ValueError nothing has changed.
+        network's sizes cannot change); values are converted to the model's dtype
+        as ``Network``'s are (``network.converted``). On a ValueError nothing has
+        changed.
         """
         coefs, coef_items, intercepts, intercept_items = self._views
         if (
@@ -122,13 +123,7 @@ class BaseMLP(BaseEstimator):
                 )
             for i, a in enumerate(arrays):
                 target = view(params, self._sizes, i)
-                a = np.asarray(a)
-                if a.shape != target.shape:
-                    raise ValueError(
-                        f"{name}[{i}] has shape {a.shape}; layer {i} of this network"
-                        f" (layer sizes {self._sizes.tolist()}) needs {target.shape}."
-                    )
-                target[...] = a
+                target[...] = converted(a, target.shape, target.dtype, f"{name}[{i}]")
         self._set_params_buffer(params)
 
     def __getstate__(self):

@@ -153,7 +153,7 @@ def check_alpha(alpha):
     return check_number(alpha, "alpha")
 
 
-def _converted(value, shape, dtype, name):
+def converted(value, shape, dtype, name):
     """``value`` as a new array of ``shape`` and ``dtype`` (what numpy converts to
     real numbers), or a ValueError: converted before anything is written, so a
     failed assignment leaves the parameters as they were."""
@@ -182,13 +182,13 @@ class _Views(list):
         if not isinstance(i, (int, np.integer)):
             raise TypeError(f"{self.name}[i] = array: i must be an integer, got {i!r}.")
         view = self[i]
-        view[...] = _converted(value, view.shape, view.dtype, f"{self.name}[{i}]")
+        view[...] = converted(value, view.shape, view.dtype, f"{self.name}[{i}]")
 
     def assign(self, arrays):
         arrays = list(arrays)
         if len(arrays) != len(self):
             raise ValueError(f"{self.name} needs {len(self)} arrays, got {len(arrays)}.")
-        new = [_converted(a, v.shape, v.dtype, f"{self.name}[{i}]")
+        new = [converted(a, v.shape, v.dtype, f"{self.name}[{i}]")
                for i, (a, v) in enumerate(zip(arrays, self))]  # fmt: skip
         for view, a in zip(self, new):
             view[...] = a
@@ -304,7 +304,7 @@ class Network:
         # both write into it, so the coefs/intercepts views stay valid.
         if value is self._params:
             return
-        self._params[...] = _converted(value, self._params.shape, self.dtype, "params")
+        self._params[...] = converted(value, self._params.shape, self.dtype, "params")
 
     @property
     def coefs(self):
