@@ -30,7 +30,7 @@ from ._progress import progress_bar
 from ._shuffle import Shuffler
 from ._solvers import StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SGD, SQUARED_ERROR
-from ._threads import single_blas_thread_for_small_products, single_blas_thread_off_main
+from ._threads import one_blas_thread, single_blas_thread_if, single_blas_thread_off_main
 from .network import converted, init_params
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -269,7 +269,7 @@ class BaseMLP(BaseEstimator):
         if self.solver not in STOCHASTIC_SOLVERS:
             return nullcontext()
         batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        return single_blas_thread_for_small_products(self._sizes, max(1, min(batch, n_samples)))
+        return single_blas_thread_if(one_blas_thread(self._sizes, max(1, min(batch, n_samples))))
 
     def _weigh_classes(self, labels, sample_weight, incremental):
         """Hook for the classifier's class_weight; regressors keep sample_weight."""

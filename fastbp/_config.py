@@ -47,7 +47,7 @@ ROW_BY_ROW_MAX_FLOPS = 48
 
 # Minibatch training keeps BLAS's threads (one per core) only when some layer's
 # product for a batch reaches this many multiply-adds; below it, fits run with
-# one BLAS thread (_threads.single_blas_thread_for_small_products). Measured on 2
+# one BLAS thread (_threads.one_blas_thread). Measured on 2
 # cores (bench/test_bench_blas_threads.py, `make bench`): the mid case (largest
 # product 64 x 128 x 64 = 0.5 M) ran at 0.80x (float32) and 0.89x (float64) with
 # two BLAS threads against one; the large case (128 x 784 x 256 = 25.7 M) at 1.18x

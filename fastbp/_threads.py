@@ -49,16 +49,12 @@ def single_blas_thread_off_main():
     return _one_thread()
 
 
-def single_blas_thread_for_small_products(sizes, batch_size):
-    """One BLAS thread for minibatch training when every layer's product for a
-    batch is below BLAS_THREADS_MIN_FLOPS multiply-adds (see _config.py), where
-    splitting each product across threads costs more than it saves."""
-    return single_blas_thread_if(one_blas_thread(sizes, batch_size))
-
-
 def one_blas_thread(sizes, batch_size):
-    """Whether training in batches of ``batch_size`` takes one BLAS thread (the rule
-    above); callers that train many epochs decide once (Network.train_epoch)."""
+    """Whether training in batches of ``batch_size`` takes one BLAS thread: when
+    every layer's product for a batch is below BLAS_THREADS_MIN_FLOPS multiply-adds
+    (see _config.py), where splitting each product across threads costs more than
+    it saves. The estimators decide once per fit, Network.train_epoch once per
+    batch size; both then enter ``single_blas_thread_if``."""
     largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
     # Row by row the kernel makes no BLAS call at all, and setting the threads
     # (~20 us of threadpoolctl calls) would cost a third of a seed epoch in
