@@ -18,6 +18,7 @@ from statistics import median
 from bench.cases import CASES, DTYPES, make_data
 from bench.peers import TIMED, available, make_trainer
 from bench.timing import epochs_per_round, timed
+from fastbp._files import replace_text
 
 ROUND_S = 0.15  # wall time of one system's share of a round
 ROUNDS = 7
@@ -70,8 +71,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = measure(args.cases, rounds=args.rounds)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+        replace_text(args.json, json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` importable
 
 from bench.cases import CASES, DTYPES, epoch_flops
 from bench.peers import ENGINE, SYSTEMS, TIMED, available
+from fastbp._files import replace_file, replace_text
 
 HERE = Path(__file__).resolve().parent
 NAMES = {"fastbp": "fastbp", ENGINE: "fastbp engine", "sklearn": "scikit-learn",
@@ -880,7 +881,7 @@ def plot_results(times, path):
     ax.set_ylim(lo / 2, hi * 12)  # room for the value labels
     ax.legend(ncols=len(systems), loc="upper left")
     fig.tight_layout()
-    fig.savefig(path)
+    replace_file(path, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
 
 
@@ -930,7 +931,7 @@ def plot_scaling(scaling, path):
         ax.legend()
     fig.suptitle("fastbp: steady-state epoch time")
     fig.tight_layout()
-    fig.savefig(path)
+    replace_file(path, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
 
 
@@ -1003,7 +1004,7 @@ def main(argv=None):
         plot_results(times, where / "results.png")
     if scaling:
         plot_scaling(scaling, where / "scaling.png")
-    (where / "RESULTS.md").write_text("\n".join(parts))
+    replace_text(where / "RESULTS.md", "\n".join(parts))
     print(f"wrote {where / 'RESULTS.md'}" + (" and the charts" if times else ""))
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from bench.cases import CASES, DTYPES, make_data
 from bench.peers import make_trainer
 from bench.timing import epochs_per_round
+from fastbp._files import replace_text
 
 SAMPLES = (2_500, 5_000, 10_000, 20_000, 40_000)
 WIDTHS = (16, 32, 64, 128, 256)
@@ -72,7 +73,7 @@ def main():
     args = parser.parse_args()
     results = measure()
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        replace_text(args.json, json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

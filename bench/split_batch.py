@@ -23,7 +23,6 @@ import argparse
 import json
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
@@ -33,6 +32,7 @@ from fastbp import Network
 from fastbp._backward import finish_gradient
 from fastbp._data import kernel_data
 from fastbp._engine import _batch_loss_grad, run_epoch
+from fastbp._files import replace_text
 from fastbp._layout import B_OFF, layer_table, work_buffers
 from fastbp._optimizers import sgd_step
 from fastbp._tables import SGD, SQUARED_ERROR
@@ -137,7 +137,7 @@ def main():
     args = parser.parse_args()
     results = measure()
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        replace_text(args.json, json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

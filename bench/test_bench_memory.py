@@ -17,6 +17,7 @@ import pytest
 
 from bench.cases import DTYPES
 from bench.peers import SYSTEMS, available
+from fastbp._files import replace_text
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / ".memory.json"
@@ -32,7 +33,7 @@ def results(benchmarking):
     found = []
     yield found
     if found and benchmarking:
-        OUT.write_text(json.dumps(found, indent=1))
+        replace_text(OUT, json.dumps(found, indent=1))
 
 
 def run(system, dtype, warm, smoke):

@@ -18,6 +18,7 @@ import numpy as np
 from joblib import Parallel, delayed, parallel_backend
 
 from fastbp import MLPRegressor
+from fastbp._files import replace_text
 
 CASES = {
     "small 8-16-1, 20k samples, batch 32": dict(n=20_000, d=8, hidden=(16,), out=1, batch=32),
@@ -79,8 +80,7 @@ def main():
     print(f"{os.cpu_count()} cores")
     results = measure()
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+        replace_text(args.json, json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

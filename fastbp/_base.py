@@ -25,6 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from . import _engine
 from ._config import CHUNK_ROWS
 from ._data import kernel_data
+from ._interrupts import HeldInterrupt
 from ._layout import Buffers, coef_view, intercept_view, layer_table, work_buffers
 from ._progress import progress_bar
 from ._shuffle import Shuffler
@@ -45,6 +46,52 @@ def check_sparse_structure(X):
     if sp.issparse(X) and X.format in ("csr", "csc"):
         copy = type(X)((X.data, X.indices, X.indptr), shape=X.shape, copy=False)
         copy.check_format(full_check=True)
+
+
+class _SavedState:
+    """What a fit may change of an estimator, kept to put back if the fit raises.
+
+    The attributes are kept as they are (a fit replaces them) but for what a fit
+    changes in place: the parameter buffers and the optimizer's, whose values are
+    copied, the optimizer's scalars, and the lists ``loss_curve_`` and
+    ``validation_scores_``, whose items are. A RandomState passed as
+    ``random_state`` is the caller's and keeps the draws made.
+    """
+
+    def __init__(self, est):
+        self.attributes = dict(est.__dict__)
+        self.values = []  # (array, copy of its values)
+        self.optimizer = None
+        optimizer = self.attributes.get("_optimizer")
+        arrays = [self.attributes.get("_params"), self.attributes.get("_best_params")]
+        if optimizer is not None:
+            self.optimizer = (optimizer, dict(vars(optimizer)))
+            arrays.append(optimizer.state)
+        for a in arrays:
+            # read-only buffers (memory-mapped) are trained on copies, never written
+            if (
+                isinstance(a, np.ndarray)
+                and a.flags.writeable
+                and all(a is not b for b, _ in self.values)
+            ):
+                self.values.append((a, a.copy()))
+        self.lists = {
+            name: list(value)
+            for name in ("loss_curve_", "validation_scores_")
+            if isinstance(value := self.attributes.get(name), list)
+        }
+
+    def restore(self, est):
+        for array, values in self.values:
+            array[...] = values
+        if self.optimizer is not None:
+            optimizer, fields = self.optimizer
+            vars(optimizer).clear()
+            vars(optimizer).update(fields)
+        for name, items in self.lists.items():
+            self.attributes[name][:] = items
+        est.__dict__.clear()
+        est.__dict__.update(self.attributes)
 
 
 class BaseMLP(BaseEstimator):
@@ -183,7 +230,24 @@ class BaseMLP(BaseEstimator):
             scale,
         )
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, first_call=None):
+        """Fit as scikit-learn does, all or nothing: if the fit raises (bad input, a
+        diverged fit, Ctrl-C in lbfgs, a failed print under ``verbose``, ...), the
+        model is put back as it was before the call. Ctrl-C stops an sgd or adam fit
+        after the epoch that was running, which is kept (``_interrupts``).
+        ``first_call``: the classifier's set-up of a first partial_fit, run inside."""
+        saved = _SavedState(self)
+        with HeldInterrupt() as interrupt:
+            try:
+                if first_call is not None:
+                    first_call()
+                self._fit_held(X, y, sample_weight, incremental, interrupt)
+            except BaseException:
+                saved.restore(self)
+                raise
+        return self
+
+    def _fit_held(self, X, y, sample_weight, incremental, interrupt):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -226,9 +290,9 @@ class BaseMLP(BaseEstimator):
         sw = np.ones(X.shape[0], dtype) if sample_weight is None else sample_weight.astype(dtype)
         with single_blas_thread_off_main(), self._blas_threads(X.shape[0]):
             if self.solver in STOCHASTIC_SOLVERS:
-                self._fit_stochastic(data, X.shape[0], y, sw, sample_weight, incremental)
+                self._fit_stochastic(data, X.shape[0], y, sw, sample_weight, incremental, interrupt)
             else:
-                self._fit_lbfgs(data, y, sw)
+                self._fit_lbfgs(data, y, sw, interrupt)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
@@ -246,12 +310,11 @@ class BaseMLP(BaseEstimator):
             # scikit-learn's behaviour: a NaN loss means NaN weights (refused
             # above) unless early stopping restored the best epoch's weights.
             if self.early_stopping and self.solver in STOCHASTIC_SOLVERS:
-                return self
+                return
             raise ValueError(
                 f"Solver produced a non-finite loss ({loss}). The input data may"
                 " contain large values and need to be preprocessed."
             )
-        return self
 
     def _writable_state(self):
         """Copies of the parameters and the optimizer's buffers where they are
@@ -301,7 +364,7 @@ class BaseMLP(BaseEstimator):
             raise TypeError(f"y must be numeric, got dtype {y.dtype}.")
         return np.ascontiguousarray(y, dtype=dtype)
 
-    def _fit_lbfgs(self, data, y, sw):
+    def _fit_lbfgs(self, data, y, sw, interrupt):
         Y = self._kernel_targets(y)
         if sw.sum(dtype=np.float64) == 0:  # negative weights cancelling out
             raise ZeroDivisionError(ZERO_WEIGHTS)
@@ -312,6 +375,7 @@ class BaseMLP(BaseEstimator):
         params = self._params
 
         def loss_grad(x):
+            interrupt.raise_if_held()  # Ctrl-C: KeyboardInterrupt, as in scikit-learn
             # float64: scipy's point is the buffer the kernels read. float32:
             # copy it into the model's buffer, compute in float32.
             if x.dtype == params.dtype:
@@ -341,7 +405,7 @@ class BaseMLP(BaseEstimator):
         self.loss_ = res.fun
         params[:] = res.x
 
-    def _fit_stochastic(self, data, n_samples, y, sw, sample_weight, incremental):
+    def _fit_stochastic(self, data, n_samples, y, sw, sample_weight, incremental, interrupt):
         params = self._params
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = StochasticOptimizer(self, params.size, params.dtype)
@@ -380,7 +444,7 @@ class BaseMLP(BaseEstimator):
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than "
                     "sample size. It is going to be clipped",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_train))
         Y = self._kernel_targets(y)  # after the checks scikit-learn makes before its loss
@@ -410,7 +474,9 @@ class BaseMLP(BaseEstimator):
         # its RandomState.shuffle, compiled
         shuffle_rows = Shuffler(self._random_state) if self.shuffle else None
         bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
+        interrupted = False
         try:
+            interrupt.raise_if_held()  # Ctrl-C before the first epoch: nothing done
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
@@ -452,6 +518,10 @@ class BaseMLP(BaseEstimator):
                         break
                     self._no_improvement_count = 0
 
+                # Ctrl-C during the epoch: stop with it recorded, state whole
+                if interrupt.take():
+                    interrupted = True
+                    break
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
@@ -459,10 +529,8 @@ class BaseMLP(BaseEstimator):
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
         finally:
             bar.close()
 
@@ -473,6 +541,8 @@ class BaseMLP(BaseEstimator):
             if self._best_params is not params:
                 params[:] = self._best_params
             self._best_params = params
+        if interrupted or interrupt.take():  # (a Ctrl-C in the last epoch's stop, too)
+            warnings.warn("Training interrupted by user.", stacklevel=4)
 
     def _update_no_improvement_count(self, early_stopping, val, sample_weight):
         if early_stopping:

@@ -302,13 +302,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X, y; ``classes`` is required on the first call."""
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = label_binarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+        def first_call():
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = label_binarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+
+        return self._fit(X, y, sample_weight, incremental=True, first_call=first_call)
 
     def predict(self, X):
         """Predicted class labels."""

@@ -67,6 +67,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import STOCHASTIC_SOLVERS
+from ._files import is_partial, replace_file
 from ._layout import n_params
 from ._solvers import StochasticOptimizer
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS, check_pair
@@ -402,7 +403,9 @@ def save(model, path, *, include_optimizer=True):
     path : str or path-like
         Where to write. The file is written to exactly this path: unlike
         :func:`numpy.savez`, no ``.npz`` suffix is added. An existing file is
-        replaced. The whole file is built in memory first, so a model that
+        replaced whole: the new file is written beside it and renamed over it,
+        so that whatever stops the save (a full disk, Ctrl-C, a kill), ``path``
+        holds the old model or the new one (see ``fastbp._files``). A model that
         cannot be stored leaves no file behind.
     include_optimizer : bool, default=True
         Also store the sgd / adam optimizer's state (velocity or moments, the
@@ -474,8 +477,7 @@ def save(model, path, *, include_optimizer=True):
     arrays["params"] = np.ascontiguousarray(params)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    with open(os.fspath(path), "wb") as f:
-        f.write(buffer.getbuffer())
+    replace_file(path, lambda f: f.write(buffer.getbuffer()))
 
 
 # ------------------------------------------------------------------ load ----
@@ -829,6 +831,12 @@ def load(path):
     save : Write a model file.
     """
     path = os.fspath(path)
+    if is_partial(path):
+        raise ValueError(
+            f"{path!r} is not a fastbp model file: it is the temporary file of a save that"
+            " was killed before it finished (the model saved last is in the file named"
+            " after it, without the leading '.' and the random suffix)."
+        )
     with open(path, "rb") as f:  # a missing file is reported as such, not as a bad one
         head = f.read(len(_NPY_MAGIC))
         f.seek(0)

@@ -174,9 +174,9 @@ class _Views(list):
     array to an item (``net.coefs[0] = w``), or a list to the attribute, copies the
     values into ``params``; a failed assignment changes nothing."""
 
-    def __init__(self, views, name):
-        super().__init__(views)
-        self.name = name
+    def __init__(self, params, sizes, view, name):
+        super().__init__(view(params, sizes, i) for i in range(len(sizes) - 1))
+        self.params, self.sizes, self.view, self.name = params, sizes, view, name
 
     def __setitem__(self, i, value):
         if not isinstance(i, (int, np.integer)):
@@ -190,8 +190,11 @@ class _Views(list):
             raise ValueError(f"{self.name} needs {len(self)} arrays, got {len(arrays)}.")
         new = [converted(a, v.shape, v.dtype, f"{self.name}[{i}]")
                for i, (a, v) in enumerate(zip(arrays, self))]  # fmt: skip
-        for view, a in zip(self, new):
-            view[...] = a
+        # all layers in one copy: a Ctrl-C between layers would leave some assigned
+        values = self.params.copy()
+        for i, a in enumerate(new):
+            self.view(values, self.sizes, i)[...] = a
+        self.params[...] = values
 
     def _fixed(self, *args, **kwargs):
         raise TypeError(
@@ -265,11 +268,8 @@ class Network:
 
     def _set_params(self, params):
         self._params = params
-        n = len(self.layer_sizes) - 1
-        self._coefs = _Views([coef_view(params, self.layer_sizes, i) for i in range(n)], "coefs")
-        self._intercepts = _Views(
-            [intercept_view(params, self.layer_sizes, i) for i in range(n)], "intercepts"
-        )
+        self._coefs = _Views(params, self.layer_sizes, coef_view, "coefs")
+        self._intercepts = _Views(params, self.layer_sizes, intercept_view, "intercepts")
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -454,7 +454,9 @@ class Network:
         Raises a ValueError for malformed input (the checks of ``loss_gradient``;
         ``order`` must hold row numbers of X; every batch's sample weights must
         have a positive sum), and a FloatingPointError if training diverges to
-        non-finite values, in which case ``params`` are left as they were.
+        non-finite values, in which case ``params`` are left as they were. So are
+        they when Ctrl-C interrupts the call: the compiled epoch runs to its end,
+        then it is undone and KeyboardInterrupt raised.
         Read-only params (a network loaded by ``joblib.load(..., mmap_mode="r")``)
         are copied first: ``params``, ``coefs`` and ``intercepts`` are then new arrays.
 
@@ -489,16 +491,22 @@ class Network:
         before = self.params.copy()
         if not self._params.flags.writeable:  # e.g. joblib.load(..., mmap_mode="r")
             self._set_params(before.copy())  # trains on a copy: new params and views
-        # BLAS's threads as the estimators use them (_threads.py)
-        with single_blas_thread_off_main(), single_blas_thread_if(one_thread):
-            total, _ = epoch(
-                kernel_data(X, self.dtype), Y, sw, rows, self.params, buf.table, buf.acts,
-                buf.deltas, buf.grad, buf.tmp, velocity, velocity, rows.shape[0], cap,
-                self._hidden, self._out, code, alpha, 1.0, SGD, learning_rate, 0.0, False, 0.9,
-                0.999, 1e-8, 0,
-            )  # fmt: skip
-        value = total / rows.shape[0]
-        if not (math.isfinite(value) and np.isfinite(self.params).all()):
+        try:
+            # BLAS's threads as the estimators use them (_threads.py)
+            with single_blas_thread_off_main(), single_blas_thread_if(one_thread):
+                total, _ = epoch(
+                    kernel_data(X, self.dtype), Y, sw, rows, self.params, buf.table, buf.acts,
+                    buf.deltas, buf.grad, buf.tmp, velocity, velocity, rows.shape[0], cap,
+                    self._hidden, self._out, code, alpha, 1.0, SGD, learning_rate, 0.0, False,
+                    0.9, 0.999, 1e-8, 0,
+                )  # fmt: skip
+            value = total / rows.shape[0]
+            finite = math.isfinite(value) and np.isfinite(self.params).all()
+        except BaseException:
+            # Ctrl-C lands once the kernel has returned: a call that raises is undone
+            self.params[...] = before
+            raise
+        if not finite:
             self.params[...] = before
             raise FloatingPointError(
                 f"Training diverged to non-finite values in {np.dtype(self.dtype).name}; "

@@ -1,5 +1,7 @@
 """``fastbp.plot_loss_curve``: a fit's loss curve and validation scores (matplotlib extra)."""
 
+from ._files import replace_file
+
 
 def plot_loss_curve(model, path=None, ax=None):
     """Draw ``model.loss_curve_`` and, if any, ``model.validation_scores_``.
@@ -49,5 +51,6 @@ def plot_loss_curve(model, path=None, ax=None):
         ax.set_title(type(model).__name__)
     if path is not None:
         ax.figure.tight_layout()
-        ax.figure.savefig(path, format="png", dpi=100)
+        # replaced whole (fastbp._files): an interrupted write leaves the old image
+        replace_file(path, lambda f: ax.figure.savefig(f, format="png", dpi=100))
     return ax

@@ -1,0 +1,71 @@
+"""Ctrl-C during a fit, taken where the model's state is whole.
+
+Python raises KeyboardInterrupt between any two bytecodes. Raised between an
+epoch kernel's return and the bookkeeping of that epoch, it left the weights one
+epoch ahead of ``n_iter_``, ``loss_curve_`` and the optimizer. So while a fit runs
+on the main thread, SIGINT only records that it came (``HeldInterrupt``), and the
+fit asks at the points where its state is whole: after each epoch (the epoch is
+kept, and the fit stops as scikit-learn's does on Ctrl-C), before each L-BFGS
+evaluation (the fit raises KeyboardInterrupt, as scikit-learn's does). One that
+comes after the last such point is delivered when the fit returns.
+
+Only the main thread receives signals in Python, and only it may set their
+handlers: fits in other threads run without one. A handler the user installed
+is kept and called at the same points, in place of the default one.
+"""
+
+import signal
+import threading
+
+
+class HeldInterrupt:
+    """``with HeldInterrupt() as interrupt:``: SIGINT is held inside the block.
+
+    ``interrupt.take()`` returns True (once) if a held SIGINT is to stop the work
+    here: the handler that was installed raised KeyboardInterrupt for it (the
+    default handler does). Any other exception from that handler propagates; a
+    handler that returns lets the work go on. A SIGINT still held when the block
+    ends is delivered then.
+    """
+
+    def __init__(self):
+        self._previous = None
+        self._held = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            # SIG_IGN, SIG_DFL or a handler installed outside Python: left as they are
+            if callable(previous):
+                signal.signal(signal.SIGINT, self._hold)
+                self._previous = previous
+        return self
+
+    def _hold(self, signum, frame):
+        self._held = (signum, frame)
+
+    def take(self):
+        """Deliver a held SIGINT to the previous handler now; True if it asked to stop."""
+        if self._held is None:
+            return False
+        held, self._held = self._held, None
+        try:
+            self._previous(*held)
+        except KeyboardInterrupt:
+            return True
+        return False
+
+    def raise_if_held(self):
+        """Deliver a held SIGINT now: the previous handler's KeyboardInterrupt propagates."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._previous(*held)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            previous, self._previous = self._previous, None
+            if self._held is not None and exc_type is None:
+                held, self._held = self._held, None
+                previous(*held)
+        return False
