@@ -50,7 +50,6 @@ tests/conftest.py) runs 2000 random ones for each.
 
 from dataclasses import dataclass
 
-import naive
 import numpy as np
 import pytest
 from hypothesis import assume, given, note
@@ -58,6 +57,8 @@ from hypothesis import strategies as st
 
 from fastbp import Network
 from fastbp._tables import CANONICAL, HIDDEN_ACTIVATIONS, LOSS_OUTPUTS, OUTPUT_ACTIVATIONS
+
+import naive
 
 PAIRS = [(loss, out) for loss, outs in LOSS_OUTPUTS.items() for out in outs]
 TOL = {np.float64: 1e-8, np.float32: 1e-4}

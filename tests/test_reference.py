@@ -3,12 +3,13 @@
 import itertools
 import zlib
 
-import naive
 import numpy as np
 import pytest
 
 from fastbp import Network
 from fastbp._tables import HIDDEN_ACTIVATIONS, LOSS_OUTPUTS
+
+import naive
 
 PAIRS = [(loss, out) for loss, outs in LOSS_OUTPUTS.items() for out in outs]
 DEPTHS = {1: [3, 2], 2: [3, 4, 2], 3: [3, 5, 4, 2], 4: [2, 4, 3, 5, 3]}
