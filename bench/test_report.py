@@ -3,6 +3,8 @@ section, the ticks, the charts, and the fallback for figures a run does not have
 
 import json
 
+import pytest
+
 from bench import report
 from bench.cases import CASES, DTYPES
 from bench.peers import ENGINE, SYSTEMS, TIMED
@@ -101,7 +103,8 @@ def scaling():
     )
 
 
-def test_report_writes_every_section(tmp_path):
+def write_figures(tmp_path):
+    """Made-up figures of every step, where report.py reads them."""
     (tmp_path / "results.json").write_text(json.dumps(results()))
     (tmp_path / ".memory.json").write_text(json.dumps(memory()))
     (tmp_path / "scaling.json").write_text(json.dumps(scaling()))
@@ -111,6 +114,9 @@ def test_report_writes_every_section(tmp_path):
     split = {"mid": {"blas_default": dict(one_thread_s=0.1, split_s=0.2, speedup=0.5)}}
     (tmp_path / "split_batch.json").write_text(json.dumps(split))
 
+
+def test_report_writes_every_section(tmp_path):
+    write_figures(tmp_path)
     report.main(["--dir", str(tmp_path)])
 
     text = (tmp_path / "RESULTS.md").read_text()
@@ -166,3 +172,29 @@ def test_faster_than_every_peer_needs_both_passes():
     assert row().endswith("| ✗ |")
     inter["seed-float32"]["vs_fastbp"]["jax"] = 1.1
     assert row().endswith("| ✓ |")
+
+
+@pytest.mark.parametrize("nth", [1, 2, 3])
+def test_an_interrupted_report_keeps_the_last_one(nth, tmp_path, monkeypatch):
+    """The charts and RESULTS.md are replaced whole (fastbp._files): Ctrl-C while the
+    nth of them is written leaves it as it was, the ones before it new, no partial."""
+    from fastbp import _files
+
+    write_figures(tmp_path)
+    outputs = ("results.png", "scaling.png", "RESULTS.md")
+    for name in outputs:
+        (tmp_path / name).write_bytes(b"the last report")
+    real, calls = _files.os.replace, []
+
+    def replace(src, dst):  # Ctrl-C once the nth file is written, before its rename
+        calls.append(dst)
+        if len(calls) == nth:
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(_files.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        report.main(["--dir", str(tmp_path)])
+    old = [name for name in outputs if (tmp_path / name).read_bytes() == b"the last report"]
+    assert old == list(outputs[nth - 1 :])
+    assert not [p for p in tmp_path.iterdir() if _files.is_partial(p)]
