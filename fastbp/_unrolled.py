@@ -37,6 +37,7 @@ import threading
 import types
 from pathlib import Path
 
+from ._files import replace_text
 from ._layout import layer_table, n_params
 
 # Networks of up to this many parameters and hidden layers get a generated kernel
@@ -199,17 +200,9 @@ def module_file(text):
             return path
     except OSError:
         pass
-    # written whole, then renamed: a process running the same fit in parallel reads
-    # either the old file or the complete new one; created by open(), so with the
-    # permissions of any file the user creates (umask), like Numba's cache files
-    tmp = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "x") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # replaced whole: a process running the same fit in parallel reads either the
+    # old file or the complete new one
+    replace_text(path, text)
     return path
 
 

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from ._files import replace_file
 from .network import Network
 
 
@@ -155,7 +156,7 @@ def demo(args):
         plot_loss_curve(ours, ax=ax)
         ax.set_title(f"{name}: fastbp and scikit-learn")
     fig.tight_layout()
-    fig.savefig(args.png)
+    replace_file(args.png, lambda f: fig.savefig(f, format="png"))
     print(f"\nloss curves written to {args.png}")
     return 0
 
