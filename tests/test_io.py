@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -773,3 +774,38 @@ def test_oversized_params_are_refused_before_they_are_decompressed(sources, tmp_
     # The metadata was read (the spy sees reads), the too-long params never were:
     # refused from the size in the zip directory, before any decompression.
     assert "metadata.npy" in opened and "params.npy" not in opened
+
+
+# ------------------------------------------------- files of earlier versions ----
+
+V1 = Path(__file__).resolve().parent / "data" / "model_files_v1"
+
+
+@pytest.mark.parametrize("name", sorted(json.loads((V1 / "index.json").read_text())))
+def test_files_written_by_format_version_1_still_load(name):
+    """Files fastbp.save wrote (tests/data/model_files_v1/make.py) load, predict what
+    they did, and go on training with their saved optimizer as they did."""
+    model = fastbp.load(V1 / f"{name}.npz")
+    with np.load(V1 / f"{name}.expected.npz", allow_pickle=False) as f:
+        expected = {k: f[k] for k in f.files}
+    X = expected.pop("X")
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        X = pd.DataFrame(X, columns=names)
+    after = expected.pop("params_after_partial_fit", None)
+    outputs = _outputs(model, X)
+    assert len(outputs) == len(expected)
+    for i, got in enumerate(outputs):
+        want = expected[f"output{i}"]
+        if np.asarray(got).dtype == object:  # recorded as str (make.py)
+            got = np.asarray(got).astype(str)
+        assert np.asarray(got).dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    if after is not None:
+        y = _targets(model, X)
+        if model.loss == "poisson":
+            y = _data(np.float64, n=X.shape[0])[1]
+        model.partial_fit(X, y)
+        np.testing.assert_array_equal(
+            np.concatenate([a.ravel() for a in model.coefs_ + model.intercepts_]), after
+        )
