@@ -5,9 +5,9 @@ Run as ``python bench/crossover.py`` (~45 s on an idle 2-core machine, up to
 and float64 and a grid of MLP-like shapes (batch rows n, fan_in k, fan_out m) it
 times, separately, the loop path and the BLAS path of
 
-    affine             Z = A @ W          (A: n x k, W: k x m)   fastbp/_forward.py
-    weight_grad        gW = A^T @ D       (A: n x k, D: n x m)   fastbp/_backward.py
-    backprop_messages  D_prev = D @ W^T   (D: n x m, W: k x m)   fastbp/_backward.py
+    affine             Z = A @ W          (A: n x k, W: k x m)   fastbp/_kernels/forward.py
+    weight_grad        gW = A^T @ D       (A: n x k, D: n x m)   fastbp/_kernels/backward.py
+    backprop_messages  D_prev = D @ W^T   (D: n x m, W: k x m)   fastbp/_kernels/backward.py
 
 and prints time(loops) / time(BLAS) per shape (> 1: BLAS is faster), then the
 smallest n * k * m from which BLAS wins consistently and how well candidate
@@ -32,12 +32,17 @@ import time
 
 import numba
 import numpy as np
-from numba import uint64
 
-# the options fastbp compiles its kernels with (without the on-disk cache), and its
-# BLAS call
-from fastbp._blas import matmul
-from fastbp._config import BLAS_MIN_FLOPS, JIT_OPTIONS
+# the options fastbp compiles its kernels with (without the on-disk cache), and the
+# two paths of each product as fastbp's kernels take them: the loops and the BLAS call
+from fastbp._kernels.backward import (
+    messages_blas,
+    messages_loops,
+    weight_grad_blas,
+    weight_grad_loops,
+)
+from fastbp._kernels.config import BLAS_MIN_FLOPS, JIT_OPTIONS
+from fastbp._kernels.forward import product_blas, product_loops
 
 OPTIONS = dict(JIT_OPTIONS, cache=False)
 jit = numba.njit(**OPTIONS)
@@ -48,77 +53,51 @@ PRODUCTS = ("affine", "weight_grad", "backprop_messages")
 SHORT = {"affine": "aff", "weight_grad": "wgr", "backprop_messages": "msg"}
 
 
-# --- Loop paths: copies of the kernel loops (keep in sync with fastbp) --------
-# Copied from the kernels as of commit f3d5b2a.
-# The kernels work on flat buffers (activations, deltas, parameters) at offsets
-# given by the layer table; the copies below take the same arguments.
+# The timed functions: fastbp's own loop and BLAS paths of each product, on the flat
+# buffers at the offsets a layer table gives, each in a compiled function of its own
+# (Numba inlines fastbp's paths into it, as into fastbp's kernels) that the repeat
+# loop below calls. weight_grad's loops take an accumulate flag (False here).
 
 
 @jit
 def affine_loops(acts, a_off, z_off, params, w_off, n, k, m):
-    """COPY of the loop branch of fastbp._forward.affine (without the bias add)."""
-    n_, k_, m_ = uint64(n), uint64(k), uint64(m)
-    for i in range(n_):
-        z = uint64(z_off) + i * m_
-        a = uint64(a_off) + i * k_
-        for j in range(m_):
-            acts[z + j] = 0
-        for p in range(k_):
-            x = acts[a + p]
-            if x != 0:  # relu layers and sparse inputs hold many zeros
-                w = uint64(w_off) + p * m_
-                for j in range(m_):
-                    acts[z + j] += x * params[w + j]
-
-
-@jit
-def weight_grad_loops(acts, a_off, deltas, d_off, grad, w_off, n, k, m):
-    """COPY of the loop branch of fastbp._backward.weight_grad with accumulate=False
-    (without the column sums of D)."""
-    n_, k_, m_ = uint64(n), uint64(k), uint64(m)
-    w0 = uint64(w_off)
-    for q in range(k_ * m_):
-        grad[w0 + q] = 0
-    for i in range(n_):
-        a = uint64(a_off) + i * k_
-        d = uint64(d_off) + i * m_
-        for p in range(k_):
-            x = acts[a + p]
-            if x != 0:
-                w = w0 + p * m_
-                for j in range(m_):
-                    grad[w + j] += x * deltas[d + j]
-
-
-@jit
-def backprop_messages_loops(deltas, d_off, params, w_off, dp_off, n, k, m):
-    """COPY of the loop branch of fastbp._backward.backprop_messages."""
-    for i in range(n):
-        d = d_off + i * m
-        for p in range(k):
-            w = w_off + p * m
-            s = deltas.dtype.type(0)
-            for j in range(m):
-                s += deltas[d + j] * params[w + j]
-            deltas[dp_off + i * k + p] = s
-
-
-# --- BLAS paths: the kernels' calls of fastbp._blas.matmul ---------------------
+    product_loops(acts, a_off, z_off, params, w_off, n, k, m)
 
 
 @jit
 def affine_blas(acts, a_off, z_off, params, w_off, n, k, m):
-    matmul(False, False, n, m, k, acts, a_off, params, w_off, acts, z_off)
+    product_blas(acts, a_off, z_off, params, w_off, n, k, m)
 
 
 @jit
-def weight_grad_blas(acts, a_off, deltas, d_off, grad, w_off, n, k, m):
-    matmul(True, False, k, m, n, acts, a_off, deltas, d_off, grad, w_off)
+def weight_grad_loops_at(acts, a_off, deltas, d_off, grad, w_off, n, k, m):
+    weight_grad_loops(acts, a_off, deltas, d_off, grad, w_off, n, k, m, False)
+
+
+@jit
+def weight_grad_blas_at(acts, a_off, deltas, d_off, grad, w_off, n, k, m):
+    weight_grad_blas(acts, a_off, deltas, d_off, grad, w_off, n, k, m)
+
+
+@jit
+def backprop_messages_loops(deltas, d_off, params, w_off, dp_off, n, k, m):
+    messages_loops(deltas, d_off, params, w_off, dp_off, n, k, m)
 
 
 @jit
 def backprop_messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m):
-    matmul(False, True, n, k, m, deltas, d_off, params, w_off, deltas, dp_off)
+    messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m)
+
+
+# (product, path) -> (the timed function, the fastbp path it calls)
+TIMED = {
+    ("affine", "loops"): (affine_loops, product_loops),
+    ("affine", "blas"): (affine_blas, product_blas),
+    ("weight_grad", "loops"): (weight_grad_loops_at, weight_grad_loops),
+    ("weight_grad", "blas"): (weight_grad_blas_at, weight_grad_blas),
+    ("backprop_messages", "loops"): (backprop_messages_loops, messages_loops),
+    ("backprop_messages", "blas"): (backprop_messages_blas, messages_blas),
+}
 
 
 def repeater(kernel):
@@ -132,11 +111,7 @@ def repeater(kernel):
     return run
 
 
-RUN = {
-    (prod, path): repeater(globals()[f"{prod}_{path}"])
-    for prod in PRODUCTS
-    for path in ("loops", "blas")
-}
+RUN = {key: repeater(timed) for key, (timed, _) in TIMED.items()}
 
 
 def operands(prod, n, k, m, dtype, zeros, rng):
@@ -192,7 +167,7 @@ def calibrate(run, args, target):
 
 def warm_up(dtypes):
     """Compile every function for every dtype before any timing, and check that the
-    loop copies compute the same products as BLAS."""
+    loops compute the same products as BLAS."""
     rng = np.random.RandomState(0)
     for dtype in dtypes:
         for prod in PRODUCTS:

@@ -16,7 +16,7 @@ Numba threads and OpenBLAS's threads compete for the same two cores. float64.
     python bench/split_batch.py [--json bench/split_batch.json]   # ~1 min, mostly compiling
 
 ``make bench`` runs it and bench/report.py quotes the figures under "Both cores".
-It calls fastbp's internal kernels directly, so it follows their signatures.
+It calls fastbp's internal kernels directly (``fastbp._kernels.protocol``).
 """
 
 import argparse
@@ -29,19 +29,19 @@ from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
 from fastbp import Network
-from fastbp._backward import finish_gradient
-from fastbp._data import kernel_data
-from fastbp._engine import _batch_loss_grad, run_epoch
 from fastbp._files import replace_text
-from fastbp._layout import B_OFF, layer_table, work_buffers
-from fastbp._optimizers import sgd_step
-from fastbp._tables import SGD, SQUARED_ERROR
+from fastbp._kernels import protocol
+from fastbp._kernels.backward import finish_gradient
+from fastbp._kernels.codes import SGD, SQUARED_ERROR
+from fastbp._kernels.epochs import run_epoch
+from fastbp._kernels.layout import B_OFF
+from fastbp._kernels.optimizers import sgd_step
+from fastbp._kernels.passes import batch_loss_grad
 
 
 @njit(parallel=True, nogil=True)
-def split_epoch(X, Y, sw, rows, batch, params, table, hidden, out, acts, deltas, grads, tmps,
-                grad, velocity, lr, totals):  # fmt: skip
-    dense, data, indices, indptr = X
+def split_epoch(data, targets, rows, batch, net, halves, grad, velocity, lr, totals):
+    """Each batch's two halves in two threads (``halves``: their work buffers)."""
     accumulated = 0.0
     for start in range(0, rows.shape[0], batch):
         n = min(batch, rows.shape[0] - start)
@@ -49,35 +49,18 @@ def split_epoch(X, Y, sw, rows, batch, params, table, hidden, out, acts, deltas,
         for h in prange(2):
             first = start + h * half
             size = half if h == 0 else n - half
-            grads[h][:] = 0
+            work = halves[h]
+            work.grad[:] = 0
             totals[h] = 0.0
             if size > 0:
-                totals[h] = _batch_loss_grad(
-                    dense,
-                    data,
-                    indices,
-                    indptr,
-                    Y,
-                    sw,
-                    rows,
-                    first,
-                    size,
-                    params,
-                    table,
-                    hidden,
-                    out,
-                    SQUARED_ERROR,
-                    acts[h],
-                    deltas[h],
-                    grads[h],
-                    tmps[h],
-                    False,
+                totals[h] = batch_loss_grad(
+                    data, targets, rows, first, size, net, work, SQUARED_ERROR, False
                 )
         for q in range(grad.shape[0]):
-            grad[q] = grads[0][q] + grads[1][q]
-        reg = finish_gradient(params, grad, table[0, B_OFF], 0.0, float(n))
+            grad[q] = halves[0].grad[q] + halves[1].grad[q]
+        reg = finish_gradient(net.params, grad, halves[0].table[0, B_OFF], 0.0, float(n))
         accumulated += ((totals[0] + totals[1]) / n + reg) * n
-        sgd_step(params, grad, velocity, lr, 0.0, False)
+        sgd_step(net.params, grad, velocity, lr, 0.0, False)
     return accumulated
 
 
@@ -100,24 +83,17 @@ def measure():
         X, Y = rng.normal(size=(n, sizes[0])), rng.normal(size=(n, sizes[-1]))
         sw, rows = np.ones(n), np.arange(n, dtype=np.int64)
         net = Network(sizes, "relu", random_state=0)
-        data = kernel_data(X, np.float64)
+        data, targets = protocol.data(X, np.float64), protocol.targets(Y, sw)
 
-        cap = (batch + 1) // 2
-        halves = [work_buffers(net.layer_sizes, cap, np.float64) for _ in range(2)]
-        acts, deltas = np.stack([h[0] for h in halves]), np.stack([h[1] for h in halves])
-        grads, tmps = np.zeros((2, net.params.size)), np.zeros((2, net.params.size))
+        halves = tuple(protocol.work(net.layer_sizes, (batch + 1) // 2, np.float64) for _ in "ab")
         grad, velocity, totals = np.zeros(net.params.size), np.zeros(net.params.size), np.zeros(2)
-        table = layer_table(net.layer_sizes, cap)
-        split_args = (data, Y, sw, rows, batch, net.params, table, net._hidden, net._out, acts,
-                      deltas, grads, tmps, grad, velocity, 0.01, totals)  # fmt: skip
+        split_args = (data, targets, rows, batch, net._net, halves, grad, velocity, 0.01, totals)
         run_split = lambda args=split_args: split_epoch(*args)  # noqa: E731
 
-        a, d = work_buffers(net.layer_sizes, batch, np.float64)
-        v = np.zeros(net.params.size)
-        epoch_args = (data, Y, sw, rows, net.params, layer_table(net.layer_sizes, batch), a, d,
-                      np.zeros(net.params.size), np.zeros(net.params.size), v, v, n, batch,
-                      net._hidden, net._out, SQUARED_ERROR, 0.0, 1.0, SGD, 0.01, 0.0, False, 0.9,
-                      0.999, 1e-8, 0)  # fmt: skip
+        v = np.zeros((1, net.params.size))
+        epoch_args = (data, targets, rows, net._net, protocol.work(net.layer_sizes, batch,
+                      np.float64), protocol.loss(SQUARED_ERROR), protocol.moments(v),
+                      protocol.step(SGD, 0.01))  # fmt: skip
         run_whole = lambda args=epoch_args: run_epoch(*args)  # noqa: E731
         r = results[f"{name} {'-'.join(map(str, sizes))}, batch {batch}"] = {}
         for blas in ("default", "1"):

@@ -20,3 +20,19 @@ def test_crossover_paths_compile_and_agree():
             loops = result(prod, args)
             RUN[prod, "blas"](args, 1)
             np.testing.assert_allclose(result(prod, args), loops, rtol=1e-12, atol=1e-12)
+
+
+def test_crossover_times_fastbps_own_paths():
+    from bench.crossover import TIMED
+    from fastbp._kernels import backward, forward
+
+    # each timed function calls fastbp's path, by name, and nothing else of its own
+    for timed, path in TIMED.values():
+        assert path.__module__ in ("fastbp._kernels.forward", "fastbp._kernels.backward")
+        assert path.__name__ in timed.py_func.__code__.co_names
+    # and the kernels pick between exactly these paths (no third copy)
+    chosen = {forward.affine: ("product_blas", "product_loops")}
+    chosen[backward.backprop_messages] = ("messages_blas", "messages_loops")
+    chosen[backward.weight_grad] = ("weight_grad_blas", "weight_grad_loops")
+    for kernel, paths in chosen.items():
+        assert all(p in kernel.py_func.__code__.co_names for p in paths)

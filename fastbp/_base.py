@@ -1,12 +1,12 @@
-"""The shared part of MLPRegressor and MLPClassifier: fitting on the engine.
+"""The shared part of MLPRegressor and MLPClassifier: fitting a Network.
 
 This follows scikit-learn 1.9's ``BaseMultilayerPerceptron`` step for step, so
 that the same data and random_state give the same model: initialisation, then
 the early-stopping split, then one shuffle of the running sample order per
 epoch, all drawn from one RandomState; the same loss scaling, schedules and
 stopping rule. The difference is where the numbers live and who computes them:
-one flat parameter buffer (``coefs_`` and ``intercepts_`` are views into it)
-trained by the compiled kernels in ``_engine``.
+a ``fastbp.Network`` holds the parameters in one flat buffer (``coefs_`` and
+``intercepts_`` are views into it) and trains them with the compiled kernels.
 """
 
 import warnings
@@ -20,19 +20,18 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _engine
 from ._config import CHUNK_ROWS
-from ._data import kernel_data
 from ._interrupts import HeldInterrupt
-from ._layout import Buffers, coef_view, intercept_view, layer_table, work_buffers
+from ._kernels import protocol
+from ._kernels.codes import SGD, SQUARED_ERROR
 from ._progress import progress_bar
 from ._shuffle import Shuffler
 from ._solvers import StochasticOptimizer, minimize_lbfgs
-from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SGD, SQUARED_ERROR
-from ._threads import one_blas_thread, single_blas_thread_if, single_blas_thread_off_main
-from .network import converted, init_params
+from ._tables import HIDDEN_ACTIVATIONS, LOSSES
+from ._threads import single_blas_thread_if, single_blas_thread_off_main
+from .network import Network
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
 ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"  # numpy's, in scikit-learn's loss
@@ -53,20 +52,22 @@ class _SavedState:
 
     The attributes are kept as they are (a fit replaces them) but for what a fit
     changes in place: the parameter buffers and the optimizer's, whose values are
-    copied, the optimizer's scalars, and the lists ``loss_curve_`` and
-    ``validation_scores_``, whose items are. A RandomState passed as
-    ``random_state`` is the caller's and keeps the draws made.
+    copied, the network's and the optimizer's own attributes, and the lists
+    ``loss_curve_`` and ``validation_scores_``, whose items are. A RandomState
+    passed as ``random_state`` is the caller's and keeps the draws made.
     """
 
     def __init__(self, est):
         self.attributes = dict(est.__dict__)
         self.values = []  # (array, copy of its values)
-        self.optimizer = None
-        optimizer = self.attributes.get("_optimizer")
-        arrays = [self.attributes.get("_params"), self.attributes.get("_best_params")]
-        if optimizer is not None:
-            self.optimizer = (optimizer, dict(vars(optimizer)))
-            arrays.append(optimizer.state)
+        # the objects whose attributes a fit replaces: (object, its attributes)
+        self.objects = []
+        arrays = [self.attributes.get("_best_params")]
+        for name in ("_network", "_optimizer"):
+            obj = self.attributes.get(name)
+            if obj is not None:
+                self.objects.append((obj, dict(vars(obj))))
+                arrays.append(obj.params if name == "_network" else obj.state)
         for a in arrays:
             # read-only buffers (memory-mapped) are trained on copies, never written
             if (
@@ -84,10 +85,9 @@ class _SavedState:
     def restore(self, est):
         for array, values in self.values:
             array[...] = values
-        if self.optimizer is not None:
-            optimizer, fields = self.optimizer
-            vars(optimizer).clear()
-            vars(optimizer).update(fields)
+        for obj, fields in self.objects:
+            vars(obj).clear()
+            vars(obj).update(fields)
         for name, items in self.lists.items():
             self.attributes[name][:] = items
         est.__dict__.clear()
@@ -124,68 +124,87 @@ class BaseMLP(BaseEstimator):
         "progress": ["boolean"],
     }
 
-    # ----- the flat buffer and its views -----
+    # ----- the network and its views -----
 
-    def _set_params_buffer(self, params):
-        """Make ``params`` the model's storage and coefs_/intercepts_ its views."""
-        if getattr(self, "_best_params", None) is getattr(self, "_params", None):
-            self._best_params = params  # the same storage, as a fit may leave them
-        self._params = params
-        n = len(self._sizes) - 1
-        self.coefs_ = [coef_view(params, self._sizes, i) for i in range(n)]
-        self.intercepts_ = [intercept_view(params, self._sizes, i) for i in range(n)]
-        # what _sync_params compares with: the lists and the views in them
-        self._views = (self.coefs_, list(self.coefs_), self.intercepts_, list(self.intercepts_))
+    def _set_network(self, network):
+        """Fit ``network``: ``coefs_`` and ``intercepts_`` are views into its buffer."""
+        self._network = network
+        self._views = network._views("coefs_", "intercepts_")
+        self.coefs_, self.intercepts_ = self._views
 
-    def _sync_params(self):
-        """Take into the flat buffer the coefs_ / intercepts_ a user assigned.
-
-        Changes made in place (``coefs_[0][:] = w``) are in the buffer already,
-        since these are views of it; a new list (``coefs_ = [...]``) or a new array
-        in one (``coefs_[0] = w``) is copied in here, before a prediction, a fit
-        that goes on from the model, pickling or ``fastbp.save``, so that the model
-        uses them as scikit-learn's does. Each must have its layer's shape (the
-        network's sizes cannot change); values are converted to the model's dtype
-        as ``Network``'s are (``network.converted``). On a ValueError nothing has
-        changed.
-        """
-        coefs, coef_items, intercepts, intercept_items = self._views
-        if (
-            self.coefs_ is coefs
-            and self.intercepts_ is intercepts
-            and len(coefs) == len(coef_items)
-            and len(intercepts) == len(intercept_items)
-            and all(a is b for a, b in zip(coefs, coef_items))
-            and all(a is b for a, b in zip(intercepts, intercept_items))
-        ):
-            return
-        n = len(self._sizes) - 1
-        params = self._params.copy()
-        for name, view in (("coefs_", coef_view), ("intercepts_", intercept_view)):
-            arrays = getattr(self, name)
-            if len(arrays) != n:
-                raise ValueError(
-                    f"{name} holds {len(arrays)} arrays; this network of layer sizes"
-                    f" {self._sizes.tolist()} has {n}."
-                )
-            for i, a in enumerate(arrays):
-                target = view(params, self._sizes, i)
-                target[...] = converted(a, target.shape, target.dtype, f"{name}[{i}]")
-        self._set_params_buffer(params)
+    def _synced_network(self):
+        """The network, once the lists a user assigned to ``coefs_`` / ``intercepts_``
+        are copied into its buffer, so that the model predicts with them and trains
+        on from them, as scikit-learn's does; arrays assigned into the lists
+        (``coefs_[0] = w``) are copied at once (``network.Views``). Each must keep its
+        layer's shape; on a ValueError nothing has changed."""
+        net = self._network
+        if self.coefs_ is not self._views[0] or self.intercepts_ is not self._views[1]:
+            net._assign(self.coefs_, self.intercepts_, ("coefs_", "intercepts_"))
+            self.coefs_, self.intercepts_ = self._views
+        return net
 
     def __getstate__(self):
-        if "_params" in self.__dict__:
-            self._sync_params()
+        if "_network" in self.__dict__:
+            self._synced_network()
         state = dict(super().__getstate__())  # may be self.__dict__ itself
-        state.pop("coefs_", None)
-        state.pop("intercepts_", None)
-        state.pop("_views", None)
+        for name in ("coefs_", "intercepts_", "_views"):  # remade from the network
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state):
+        if "_params" in state:  # pickled before the estimators held a Network
+            params, sizes = state.pop("_params"), state.pop("_sizes")
+            best = state.get("_best_params")
+            state["_best_params"] = None if best is params else best
+            state["_network"] = Network._from_fitted_state(
+                sizes, state["activation"], state["out_activation_"], params
+            )
         super().__setstate__(state)
-        if "_params" in state:
-            self._set_params_buffer(self._params)
+        if "_network" in state:
+            self._set_network(self._network)
+
+    # What a model file keeps of a fitted estimator besides its network, its
+    # hyperparameters and its optimizer (fastbp.io checks each against the format).
+    _FITTED_ATTRIBUTES = (
+        "n_features_in_",
+        "feature_names_in_",
+        "n_outputs_",
+        "n_layers_",
+        "out_activation_",
+        "n_iter_",
+        "t_",
+        "loss_",
+        "loss_curve_",
+        "best_loss_",
+        "validation_scores_",
+        "best_validation_score_",
+        "_no_improvement_count",
+    )
+
+    def _fitted_state(self):
+        """The fitted state, by name: the network (with any coefs_ / intercepts_ the
+        user assigned), the fitted attributes of ``_FITTED_ATTRIBUTES`` it has, and
+        the stochastic optimizer, if any."""
+        check_is_fitted(self)
+        names = [name for name in self._FITTED_ATTRIBUTES if hasattr(self, name)]
+        return {
+            "network": self._synced_network(),
+            "attributes": {name: getattr(self, name) for name in names},
+            "optimizer": getattr(self, "_optimizer", None),
+        }
+
+    @classmethod
+    def _from_fitted_state(cls, hyperparameters, network, attributes, optimizer=None):
+        """A fitted estimator from what ``_fitted_state`` gave, checked by the caller."""
+        est = cls(**hyperparameters)
+        for name, value in attributes.items():
+            setattr(est, name, value)
+        est._set_network(network)
+        est._best_params = None  # as a fit leaves them: the network's own
+        if optimizer is not None:
+            est._optimizer = optimizer
+        return est
 
     # ----- fitting -----
 
@@ -200,11 +219,12 @@ class BaseMLP(BaseEstimator):
             # TypeError, the one scikit-learn raises when it draws that layer's
             # weights; never truncated. (The empty shape allocates nothing.)
             np.empty((0, units))
-        self._sizes = np.asarray(layer_units, dtype=np.int64)
-        self._set_params_buffer(
-            init_params(self._sizes, self.activation, dtype, self._random_state)
+        self._set_network(
+            Network(layer_units, self.activation, self.out_activation_, dtype, self._random_state)
         )
-        self._best_params = self._params.copy()
+        # the best weights of early stopping: a copy, or None while they are the
+        # network's own (``_fit_stochastic``)
+        self._best_params = self._network.params.copy()
         if self.solver in STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
@@ -217,18 +237,13 @@ class BaseMLP(BaseEstimator):
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-    def _codes(self):
-        """(hidden, output, loss) kernel codes and the reported loss's scale."""
-        loss = LOSSES[self.loss]
-        # scikit-learn reports squared_error averaged over outputs too, while
-        # its gradient is not: the scale applies to the reported value only.
-        scale = 1.0 / self.n_outputs_ if loss == SQUARED_ERROR else 1.0
-        return (
-            HIDDEN_ACTIVATIONS[self.activation],
-            OUTPUT_ACTIVATIONS[self.out_activation_],
-            loss,
-            scale,
-        )
+    def _loss(self):
+        """The loss as the kernels take it (``protocol.Loss``)."""
+        code = LOSSES[self.loss]
+        # scikit-learn reports squared_error averaged over outputs too, while its
+        # gradient is not: the scale applies to the reported value only.
+        scale = 1.0 / self.n_outputs_ if code == SQUARED_ERROR else 1.0
+        return protocol.loss(code, self.alpha, scale)
 
     def _fit(self, X, y, sample_weight=None, incremental=False, first_call=None):
         """Fit as scikit-learn does, all or nothing: if the fit raises (bad input, a
@@ -269,12 +284,12 @@ class BaseMLP(BaseEstimator):
             raise ValueError("loss='poisson' needs targets y >= 0; y has negative values.")
         layer_units = [X.shape[1]] + hidden_layer_sizes + [y.shape[1]]
         if not first_pass:
-            self._sync_params()
-            if not np.array_equal(self._sizes, layer_units):
+            sizes = self._synced_network().layer_sizes
+            if not np.array_equal(sizes, layer_units):
                 raise ValueError(
                     f"This fit needs layer sizes {[int(u) for u in layer_units]}"
                     f" (hidden_layer_sizes={self.hidden_layer_sizes!r}, {y.shape[1]}"
-                    f" output(s)), but the fitted network has {self._sizes.tolist()}."
+                    f" output(s)), but the fitted network has {sizes.tolist()}."
                     " A warm_start fit or partial_fit goes on training the fitted"
                     " network, whose sizes cannot change: fit with warm_start=False"
                     " to start a new one."
@@ -285,8 +300,8 @@ class BaseMLP(BaseEstimator):
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
 
-        dtype = self._params.dtype
-        data = kernel_data(X, dtype)
+        dtype = self._network.dtype
+        data = protocol.data(X, dtype)
         sw = np.ones(X.shape[0], dtype) if sample_weight is None else sample_weight.astype(dtype)
         with single_blas_thread_off_main(), self._blas_threads(X.shape[0]):
             if self.solver in STOCHASTIC_SOLVERS:
@@ -294,7 +309,7 @@ class BaseMLP(BaseEstimator):
             else:
                 self._fit_lbfgs(data, y, sw, interrupt)
 
-        if not np.isfinite(self._params).all():
+        if not np.isfinite(self._network.params).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
@@ -320,8 +335,9 @@ class BaseMLP(BaseEstimator):
         """Copies of the parameters and the optimizer's buffers where they are
         read-only (a model loaded by ``joblib.load(..., mmap_mode="r")``), so that
         training can go on from them."""
-        if not self._params.flags.writeable:
-            self._set_params_buffer(self._params.copy())
+        if not self._network.params.flags.writeable:
+            self._network._writable()
+            self._set_network(self._network)
         optimizer = getattr(self, "_optimizer", None)
         if optimizer is not None and not optimizer.state.flags.writeable:
             optimizer.state = optimizer.state.copy()
@@ -332,7 +348,7 @@ class BaseMLP(BaseEstimator):
         if self.solver not in STOCHASTIC_SOLVERS:
             return nullcontext()
         batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        return single_blas_thread_if(one_blas_thread(self._sizes, max(1, min(batch, n_samples))))
+        return single_blas_thread_if(self._network._one_blas_thread(max(1, min(batch, n_samples))))
 
     def _weigh_classes(self, labels, sample_weight, incremental):
         """Hook for the classifier's class_weight; regressors keep sample_weight."""
@@ -347,7 +363,7 @@ class BaseMLP(BaseEstimator):
         raises in scikit-learn's loss, at the point of the fit it raises it,
         rather than a silent conversion of strings like "1.5".
         """
-        dtype = self._params.dtype
+        dtype = self._network.dtype
         if y.dtype.kind not in "biuf":
             y0, p0 = y[:0], np.ones((0, y.shape[1]), dtype)
             try:  # scikit-learn's loss on no rows: its error, without the work
@@ -368,11 +384,11 @@ class BaseMLP(BaseEstimator):
         Y = self._kernel_targets(y)
         if sw.sum(dtype=np.float64) == 0:  # negative weights cancelling out
             raise ZeroDivisionError(ZERO_WEIGHTS)
-        hidden, out, loss, scale = self._codes()
-        n = Y.shape[0]
-        buf = Buffers(self._sizes, Y.dtype, min(n, CHUNK_ROWS), self._params.size)
+        net, n = self._network, Y.shape[0]
+        work = protocol.work(net.layer_sizes, min(n, CHUNK_ROWS), Y.dtype)
+        targets, loss = protocol.targets(Y, sw), self._loss()
         rows = np.arange(n, dtype=np.int64)
-        params = self._params
+        params = net.params
 
         def loss_grad(x):
             interrupt.raise_if_held()  # Ctrl-C: KeyboardInterrupt, as in scikit-learn
@@ -383,11 +399,9 @@ class BaseMLP(BaseEstimator):
             else:
                 params[:] = x
                 p = params
+            # a new gradient each time: scipy keeps the ones it was given
             grad = np.empty_like(p)
-            value = _engine.loss_gradient(
-                data, Y, sw, rows, p, buf.table, buf.cap, hidden, out, loss, self.alpha, scale,
-                buf.acts, buf.deltas, grad, buf.tmp,
-            )  # fmt: skip
+            value = net._loss_gradient(data, targets, rows, loss, work._replace(grad=grad), p)
             return value, grad.astype(np.float64, copy=False)
 
         bar = progress_bar(self.progress, self.max_iter, "iter", type(self).__name__)
@@ -397,18 +411,36 @@ class BaseMLP(BaseEstimator):
 
         try:
             res, self.n_iter_ = minimize_lbfgs(
-                loss_grad, params, self.max_iter, self.max_fun, self.tol, self.verbose,
+                loss_grad,
+                params,
+                self.max_iter,
+                self.max_fun,
+                self.tol,
+                self.verbose,
                 callback=each_iteration if self.progress else None,
-            )  # fmt: skip
+            )
         finally:
             bar.close()
         self.loss_ = res.fun
         params[:] = res.x
 
     def _fit_stochastic(self, data, n_samples, y, sw, sample_weight, incremental, interrupt):
-        params = self._params
+        net = self._network
+        params = net.params
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = StochasticOptimizer(self, params.size, params.dtype)
+            self._optimizer = StochasticOptimizer(
+                self.solver,
+                params.size,
+                params.dtype,
+                learning_rate_init=self.learning_rate_init,
+                learning_rate=self.learning_rate,
+                momentum=self.momentum,
+                nesterovs_momentum=self.nesterovs_momentum,
+                power_t=self.power_t,
+                beta_1=self.beta_1,
+                beta_2=self.beta_2,
+                epsilon=self.epsilon,
+            )
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
@@ -449,23 +481,20 @@ class BaseMLP(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_train))
         Y = self._kernel_targets(y)  # after the checks scikit-learn makes before its loss
 
-        hidden, out, loss, scale = self._codes()
-        buf = Buffers(self._sizes, params.dtype, batch_size, params.size)
+        loss, targets = self._loss(), protocol.targets(Y, sw)
+        work = protocol.work(net.layer_sizes, batch_size, params.dtype)
         # Each epoch's row order, train_rows[order]; without a validation split
         # train_rows is arange(n), and the kernel reads ``order`` itself.
         order = np.arange(n_train, dtype=np.int64)
         epoch_rows = order if val_rows is None else np.empty(n_train, dtype=np.int64)
-        state = self._optimizer.state
-        # The epoch kernel's arrays, in its order; the optimizer's buffers are
-        # the velocity (twice) or Adam's m and v.
-        arrays = (data, Y, sw, epoch_rows, params, buf.table, buf.acts, buf.deltas, buf.grad,
-                  buf.tmp, state[0], state[-1])  # fmt: skip
+        moments = self._optimizer.moments()
         plain_sgd = self._optimizer.code == SGD and self._optimizer.momentum == 0
-        run_epoch = _engine.epoch_kernel(self._sizes, batch_size, hidden, out, loss, plain_sgd)
+        run_epoch = net._epoch_kernel(batch_size, loss.code, plain_sgd)
         val = None
         if val_rows is not None:
+            # predicted with the training buffers, batch_size rows at a time
             val_out = np.empty((val_rows.shape[0], Y.shape[1]), dtype=params.dtype)
-            val = (data, val_rows.astype(np.int64), buf, val_out, val_y)
+            val = (data, val_rows.astype(np.int64), work, val_out, val_y)
         # scikit-learn averages each batch's loss with np.average(weights=...): a
         # batch whose weights sum to zero is its ZeroDivisionError. Only weights
         # <= 0 can do that; then each epoch's batch sums are checked, O(n_train).
@@ -489,9 +518,8 @@ class BaseMLP(BaseEstimator):
                 if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
                     raise ZeroDivisionError(ZERO_WEIGHTS)
                 total, self._optimizer.t = run_epoch(
-                    *arrays, n_train, batch_size, hidden, out, loss, self.alpha, scale,
-                    *self._optimizer.epoch_args(),
-                )  # fmt: skip
+                    data, targets, epoch_rows, net._net, work, loss, moments, self._optimizer.step()
+                )
                 self.n_iter_ += 1
                 self.loss_ = total / n_train
                 self.t_ += n_train
@@ -538,18 +566,16 @@ class BaseMLP(BaseEstimator):
             # Restore the best weights into the buffer. Like scikit-learn, the
             # model's weights and the "best" ones are then the same storage
             # until a later epoch improves on the best score.
-            if self._best_params is not params:
+            if self._best_params is not None:
                 params[:] = self._best_params
-            self._best_params = params
+            self._best_params = None
         if interrupted or interrupt.take():  # (a Ctrl-C in the last epoch's stop, too)
             warnings.warn("Training interrupted by user.", stacklevel=4)
 
     def _update_no_improvement_count(self, early_stopping, val, sample_weight):
         if early_stopping:
-            data, rows, buf, val_out, y_val = val
-            hidden, out, _, _ = self._codes()
-            _engine.predict(data, rows, self._params, buf.table, buf.cap, hidden, out, buf.acts,
-                            val_out)  # fmt: skip
+            data, rows, work, val_out, y_val = val
+            self._network._outputs(data, rows, work, val_out)
             val_score = self._score_outputs(val_out, y_val, sample_weight)
             self.validation_scores_.append(val_score)
             if self.verbose:
@@ -561,7 +587,7 @@ class BaseMLP(BaseEstimator):
                 self._no_improvement_count = 0
             if last_valid_score > self.best_validation_score_:
                 self.best_validation_score_ = last_valid_score
-                self._best_params = self._params.copy()
+                self._best_params = self._network.params.copy()
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
@@ -573,24 +599,15 @@ class BaseMLP(BaseEstimator):
     # ----- prediction -----
 
     def _outputs(self, data, rows):
-        """The output layer for rows ``rows`` of kernel data, (len(rows), n_outputs_)."""
-        self._sync_params()
-        n = rows.shape[0]
-        dtype = self._params.dtype
-        out = np.empty((n, int(self._sizes[-1])), dtype=dtype)  # what the kernel writes
-        cap = max(1, min(n, CHUNK_ROWS))
-        acts, _ = work_buffers(self._sizes, cap, dtype)
-        hidden, out_code, _, _ = self._codes()
-        table = layer_table(self._sizes, cap)
-        _engine.predict(data, rows, self._params, table, cap, hidden, out_code, acts, out)
-        return out
+        """The output layer for X's rows ``rows`` (``protocol.Data``), (len(rows), n_outputs_)."""
+        return self._synced_network()._outputs(data, rows)
 
     def _forward_pass_fast(self, X, check_input=True):
         if check_input:
             check_sparse_structure(X)
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         rows = np.arange(X.shape[0], dtype=np.int64)
-        out = self._outputs(kernel_data(X, self._params.dtype), rows)
+        out = self._outputs(protocol.data(X, self._network.dtype), rows)
         if not np.isfinite(out).all():
             # scikit-learn returns these too, with numpy's "overflow encountered
             # in matmul" RuntimeWarning: never a silent NaN or infinity.

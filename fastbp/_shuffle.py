@@ -1,85 +1,10 @@
-"""scikit-learn's shuffle of each epoch's row order, in compiled code.
-
-The estimators draw each epoch's row order as scikit-learn does: numpy's legacy
-``RandomState.shuffle`` of the order, with the estimator's RandomState. That is
-Fisher-Yates from the last entry down, each swap partner j in [0, i] drawn by
-``random_interval``: a 32-bit output of the Mersenne Twister (MT19937), masked to
-the smallest all-ones mask covering i, drawn again while above i. ``shuffle`` makes
-the same draws on the generator's own state in place (numpy's ctypes interface to
-it, ``MT19937.ctypes.state_address``), so the RandomState goes on from where its
-own shuffle would have left it. tests/test_shuffle.py checks the orders and the
-draws after them against numpy's.
-
-Why: numpy's shuffle took ~12 ns a row (its C loop reaches the generator through
-a function pointer per draw, and mispredicts each rejected draw): 12 us of the
-seed case's ~55 us estimator epoch, 0.25 ms of the small case's 1.15 ms. Here the
-outputs of each 624-word block are tempered in one pass, and two draws are taken
-at once without a branch on the first: 0.66-0.74x numpy's time.
-"""
+"""Each epoch's row order, drawn as scikit-learn draws it (the kernel: ``_kernels/shuffle.py``)."""
 
 import ctypes
 
 import numpy as np
-from numba import int64
 
-from ._config import jit
-
-_N, _M = 624, 397  # MT19937's state words and its middle word offset
-_MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
-
-
-@jit
-def _twist(key):
-    """The next 624 state words (MT19937's generation step), in place."""
-    for i in range(_N):
-        y = (int64(key[i]) & _UPPER) | (int64(key[(i + 1) % _N]) & _LOWER)
-        key[i] = int64(key[(i + _M) % _N]) ^ (y >> 1) ^ (_MATRIX_A if y & 1 else 0)
-
-
-@jit
-def _temper(key, start, out):
-    """MT19937's outputs of key[start:] into out[start:]."""
-    for q in range(start, _N):
-        y = int64(key[q])
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9D2C5680
-        y ^= (y << 15) & 0xEFC60000
-        y ^= y >> 18
-        out[q] = y
-
-
-@jit
-def shuffle(order, state, out):
-    """Shuffle ``order`` (fewer than 2^32 entries) in place as RandomState.shuffle
-    does, drawing from ``state`` (an MT19937 state as uint32: key[624], then the
-    position); ``out`` is scratch for 624 outputs."""
-    pos = int64(state[_N])
-    _temper(state, pos, out)  # the outputs left in this block
-    n = order.shape[0]
-    mask = n - 1
-    for shift in (1, 2, 4, 8, 16):
-        mask |= mask >> shift
-    for i in range(n - 1, 0, -1):
-        if i <= mask >> 1:
-            mask >>= 1
-        value = i + 1
-        if pos < _N - 1:
-            # two draws at once, without a branch on the first: a rejected draw
-            # (~1 in 4) then costs no misprediction unless the second is rejected too
-            v0 = int64(out[pos]) & mask
-            v1 = int64(out[pos + 1]) & mask
-            first = v0 <= i
-            value = v0 if first else v1
-            pos += 1 if first else 2
-        while value > i:
-            if pos == _N:
-                _twist(state)
-                _temper(state, 0, out)
-                pos = 0
-            value = int64(out[pos]) & mask
-            pos += 1
-        order[i], order[value] = order[value], order[i]
-    state[_N] = pos
+from ._kernels.shuffle import STATE_WORDS, shuffle
 
 
 class Shuffler:
@@ -95,12 +20,13 @@ class Shuffler:
         if type(self.bit_generator) is np.random.MT19937:
             address = self.bit_generator.ctypes.state_address
             pointer = ctypes.cast(address, ctypes.POINTER(ctypes.c_uint32))
-            state = np.ctypeslib.as_array(pointer, (_N + 1,))  # key, then position
+            state = np.ctypeslib.as_array(pointer, (STATE_WORDS + 1,))  # key, then position
             # the layout numpy's C code has (uint32 key[624]; int pos), or numpy's shuffle
             known = self.bit_generator.state["state"]
-            if np.array_equal(state[:_N], known["key"]) and state[_N] == known["pos"]:
+            key, pos = state[:STATE_WORDS], state[STATE_WORDS]
+            if np.array_equal(key, known["key"]) and pos == known["pos"]:
                 self.state = state
-                self.out = np.empty(_N, dtype=np.uint32)
+                self.out = np.empty(STATE_WORDS, dtype=np.uint32)
 
     def __call__(self, order):
         if self.state is None or order.dtype != np.int64 or order.shape[0] >= 1 << 32:

@@ -1,7 +1,7 @@
 """Solvers for the estimators: the stochastic optimizers' state and L-BFGS.
 
-The per-batch arithmetic is compiled (``_engine.run_epoch``); what lives here
-is what scikit-learn does between epochs: the learning-rate schedules and the
+The per-batch arithmetic is compiled (``_kernels.epochs``); what lives here is
+what scikit-learn does between epochs: the learning-rate schedules and the
 decision to stop or to divide the learning rate by 5.
 """
 
@@ -10,43 +10,79 @@ import scipy.optimize
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
-from ._tables import ADAM, SOLVERS
+from ._kernels import protocol
+from ._kernels.codes import ADAM
+from ._tables import SOLVERS
 from ._threads import blas_controller, single_blas_thread_if
 
 
 class StochasticOptimizer:
     """State of ``sgd`` or ``adam`` across epochs and calls of partial_fit.
 
-    ``state`` holds the flat buffers the epoch kernel updates: the velocity
-    (SGD; left at zero when momentum is 0) or the first and second moments
-    (Adam), laid out like ``params``.
-    ``t`` counts Adam steps.
+    ``state`` holds the flat buffers the epoch kernels update: the velocity (SGD;
+    left at zero when momentum is 0) or the first and second moments (Adam), laid
+    out like the params. ``t`` counts Adam steps.
     """
 
-    def __init__(self, est, n_params, dtype):
-        self.code = SOLVERS[est.solver]
-        self.learning_rate_init = est.learning_rate_init
-        self.learning_rate = float(est.learning_rate_init)
-        self.lr_schedule = est.learning_rate
-        self.momentum = est.momentum
-        self.nesterov = est.nesterovs_momentum
-        self.power_t = est.power_t
-        self.beta_1, self.beta_2, self.epsilon = est.beta_1, est.beta_2, est.epsilon
+    # What a model file holds of the optimizer (fastbp.io), by the file's names;
+    # ``state`` is an array of its own there.
+    FIELDS = (
+        "code",
+        "learning_rate_init",
+        "learning_rate",
+        "lr_schedule",
+        "momentum",
+        "nesterov",
+        "power_t",
+        "beta_1",
+        "beta_2",
+        "epsilon",
+        "t",
+    )
+
+    def __init__(
+        self,
+        solver,
+        n_params,
+        dtype,
+        *,
+        learning_rate_init,
+        learning_rate,
+        momentum,
+        nesterovs_momentum,
+        power_t,
+        beta_1,
+        beta_2,
+        epsilon,
+    ):
+        """``solver`` is "sgd" or "adam"; ``learning_rate`` the schedule's name, the
+        rest scikit-learn's parameters of the same names."""
+        self.code = SOLVERS[solver]
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterovs_momentum
+        self.power_t = power_t
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.t = 0
         self.state = np.zeros((2 if self.code == ADAM else 1, n_params), dtype=dtype)
 
-    def epoch_args(self):
-        """The optimizer's scalar arguments of ``run_epoch``, in its order (its
-        buffers, ``state``, are passed with the fit's other arrays)."""
+    def moments(self):
+        """The buffers as the epoch kernels take them (``protocol.Moments``)."""
+        return protocol.moments(self.state)
+
+    def step(self):
+        """The settings of the next epoch's steps (``protocol.Step``)."""
         lr = self.learning_rate_init if self.code == ADAM else self.learning_rate
-        return (
+        return protocol.step(
             self.code,
-            float(lr),
-            float(self.momentum),
-            bool(self.nesterov),
-            float(self.beta_1),
-            float(self.beta_2),
-            float(self.epsilon),
+            lr,
+            self.momentum,
+            self.nesterov,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
             self.t,
         )
 
@@ -70,6 +106,19 @@ class StochasticOptimizer:
             print(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
 
+    def fitted_state(self):
+        """The scalars a model file keeps, by the names of ``FIELDS``."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def _from_fitted_state(cls, fields, state):
+        """An optimizer with the scalars ``fields`` (by ``FIELDS``) and buffers ``state``."""
+        optimizer = cls.__new__(cls)
+        for name in cls.FIELDS:
+            setattr(optimizer, name, fields[name])
+        optimizer.state = state
+        return optimizer
+
 
 def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback=None):
     """L-BFGS-B over the flat buffer; returns scipy's result, ``params`` untouched.
@@ -77,17 +126,11 @@ def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback=
     ``loss_grad(x)`` returns the loss and gradient at the float64 point x.
 
     scipy's L-BFGS-B does its own vector arithmetic with BLAS level-1 calls, and
-    OpenBLAS splits a ddot over more than ~10k elements across its threads: the
-    sum's rounding, hence the iterates' last bits, would depend on the number of
-    BLAS threads. So scipy's part runs on one BLAS thread, while ``loss_grad``
-    (whose kernels give the same bits whatever the thread count: their gemm
-    splits rows and columns, never a sum) gets the caller's threads back for its
-    large products. Switching costs ~20 us per evaluation (threadpoolctl's ctypes
-    calls); scipy's level-1 work is O(10 n_params) flops per iteration against
-    the gradient's O(n_samples n_params). Measured on the 2-core machine, busy
-    with other jobs, float64 fits of the bench's cases (small, mid, large; 2000
-    to 20000 rows): 0.32x to 1.04x the time of scipy on the caller's 2 threads,
-    never slower beyond noise (faster where the cores are oversubscribed).
+    OpenBLAS splits a long ddot across its threads: the sum's rounding, hence the
+    iterates' last bits, would depend on the number of BLAS threads. So scipy's
+    part runs on one BLAS thread, while ``loss_grad`` gets the caller's threads back
+    for its large products. Switching costs threadpoolctl's calls per evaluation,
+    small against the gradient's work (DESIGN.md).
     """
     blas = blas_controller()
     caller = blas.info()

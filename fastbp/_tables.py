@@ -5,8 +5,21 @@ integer codes below. Which output activation may be paired with which loss is
 encoded here, in ``LOSS_OUTPUTS``, and checked before any kernel runs.
 """
 
-# Activation codes: hidden activations and output activations share one space.
-IDENTITY, LOGISTIC, TANH, RELU, SOFTPLUS, LEAKY_RELU, SOFTMAX, EXP = range(8)
+from ._kernels.codes import (
+    ADAM,
+    EXP,
+    IDENTITY,
+    LEAKY_RELU,
+    LOG_LOSS,
+    LOGISTIC,
+    POISSON,
+    RELU,
+    SGD,
+    SOFTMAX,
+    SOFTPLUS,
+    SQUARED_ERROR,
+    TANH,
+)
 
 HIDDEN_ACTIVATIONS = {
     "identity": IDENTITY,
@@ -23,10 +36,6 @@ OUTPUT_ACTIVATIONS = {
     "exp": EXP,
 }
 
-LEAKY_SLOPE = 0.01
-
-# Loss codes.
-SQUARED_ERROR, LOG_LOSS, POISSON = range(3)
 LOSSES = {"squared_error": SQUARED_ERROR, "log_loss": LOG_LOSS, "poisson": POISSON}
 
 # The output activations each loss accepts. The pairs marked canonical have the
@@ -44,8 +53,6 @@ CANONICAL = {
     ("poisson", "exp"),
 }
 
-# Optimizer codes for the epoch kernel.
-SGD, ADAM = range(2)
 SOLVERS = {"sgd": SGD, "adam": ADAM}
 
 

@@ -2,8 +2,8 @@
 
 BLAS (OpenBLAS here) splits each product across its threads, one per core. That
 pays on large layers and costs on small ones, where the threads spend longer
-waking up and waiting for each other than computing. The rules, measured on the
-2-core machine (bench/RESULTS.md, "Both cores"):
+waking up and waiting for each other than computing. The rules (their figures:
+bench/RESULTS.md, "Both cores", and DESIGN.md):
 
 - minibatch training uses one BLAS thread unless some layer's product for a
   batch reaches ``BLAS_THREADS_MIN_FLOPS`` multiply-adds (``_config.py``), or
@@ -30,7 +30,7 @@ _limiter = None
 
 def blas_controller():
     """threadpoolctl's controller of the loaded BLAS libraries (numpy's and
-    scipy's OpenBLAS), found once: scanning the loaded libraries costs ~1-3 ms,
+    scipy's OpenBLAS), found once: scanning the loaded libraries costs milliseconds,
     which ``threadpool_limits`` would pay on every fit."""
     global _BLAS
     if _BLAS is None:
@@ -40,10 +40,9 @@ def blas_controller():
 
 def single_blas_thread_off_main():
     """Fits running in worker threads (joblib's threading backend, Dask threads)
-    use one BLAS thread each: measured on 2 cores, 2 threads each fitting with
-    2-thread BLAS ran 0.66x as fast as one fit at a time; with 1-thread BLAS,
-    1.9x (bench/threads.py). Fits on the main thread keep BLAS's own threads,
-    which pay on large layers."""
+    use one BLAS thread each: fits in parallel, each on every BLAS thread, ran
+    slower than one after another (bench/threads.py). Fits on the main thread keep
+    BLAS's own threads, which pay on large layers."""
     if threading.current_thread() is threading.main_thread():
         return nullcontext()
     return _one_thread()
@@ -57,7 +56,7 @@ def one_blas_thread(sizes, batch_size):
     batch size; both then enter ``single_blas_thread_if``."""
     largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
     # Row by row the kernel makes no BLAS call at all, and setting the threads
-    # (~20 us of threadpoolctl calls) would cost a third of a seed epoch in
+    # (threadpoolctl's calls) would cost a third of a seed epoch in
     # Network.train_epoch, which sets them per epoch.
     return ROW_BY_ROW_MAX_FLOPS <= largest < BLAS_THREADS_MIN_FLOPS
 
@@ -81,8 +80,10 @@ def _one_thread():
     change, so that the thread out last can restore.
     """
     global _users, _limiter
-    if all(getattr(lib, "threading_layer", None) == "openmp"
-           for lib in blas_controller().lib_controllers):  # fmt: skip
+    if all(
+        getattr(lib, "threading_layer", None) == "openmp"
+        for lib in blas_controller().lib_controllers
+    ):
         # OpenBLAS built on OpenMP: its limits are per thread, each caller its own
         with blas_controller().limit(limits=1):
             yield

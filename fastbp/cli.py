@@ -126,23 +126,37 @@ def demo(args):
     side_by_side(
         "digits (classification)",
         lambda lib: (MLPClassifier if lib == "fastbp" else sk.MLPClassifier)(
-            hidden_layer_sizes=(64,), max_iter=100, random_state=0,
+            hidden_layer_sizes=(64,),
+            max_iter=100,
+            random_state=0,
             **({"progress": not args.quiet} if lib == "fastbp" else {}),
         ),
-        X, digits.target, "accuracy", curves,
-    )  # fmt: skip
+        X,
+        digits.target,
+        "accuracy",
+        curves,
+    )
     diabetes = load_diabetes()
     X = StandardScaler().fit_transform(diabetes.data)
     y = (diabetes.target - diabetes.target.mean()) / diabetes.target.std()
     side_by_side(
         "diabetes (regression)",
         lambda lib: (MLPRegressor if lib == "fastbp" else sk.MLPRegressor)(
-            hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.01, batch_size=16,
-            alpha=1.0, early_stopping=True, max_iter=200, random_state=0,
+            hidden_layer_sizes=(16,),
+            solver="sgd",
+            learning_rate_init=0.01,
+            batch_size=16,
+            alpha=1.0,
+            early_stopping=True,
+            max_iter=200,
+            random_state=0,
             **({"progress": not args.quiet} if lib == "fastbp" else {}),
         ),
-        X, y, "R^2", curves,
-    )  # fmt: skip
+        X,
+        y,
+        "R^2",
+        curves,
+    )
 
     import matplotlib
 
@@ -151,8 +165,14 @@ def demo(args):
 
     fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4))
     for ax, (name, ours, theirs) in zip(axes, curves):
-        ax.plot(range(1, len(theirs.loss_curve_) + 1), theirs.loss_curve_, ":", color="C2", lw=3,
-                label="scikit-learn's training loss")  # fmt: skip
+        ax.plot(
+            range(1, len(theirs.loss_curve_) + 1),
+            theirs.loss_curve_,
+            ":",
+            color="C2",
+            lw=3,
+            label="scikit-learn's training loss",
+        )
         plot_loss_curve(ours, ax=ax)
         ax.set_title(f"{name}: fastbp and scikit-learn")
     fig.tight_layout()

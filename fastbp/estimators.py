@@ -7,8 +7,7 @@ and MLPClassifier takes ``class_weight``.
 
 scikit-learn's metrics, preprocessing and model selection are imported where
 they are used (``score``, the classifier's labels, early stopping), not with
-fastbp: 63 modules and 24-30 ms (``python -X importtime``) of the ~1.5 s a fresh
-process takes to import fastbp, which a regressor's default fit never uses.
+fastbp: a regressor's default fit never uses them (their import time: DESIGN.md).
 """
 
 import numpy as np
@@ -278,6 +277,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 f"{self.class_weight!r}."
             )
         return weights if sample_weight is None else weights * sample_weight
+
+    def _fitted_state(self):
+        return {**super()._fitted_state(), "label_binarizer": self._label_binarizer}
+
+    @classmethod
+    def _from_fitted_state(
+        cls, hyperparameters, network, attributes, label_binarizer, optimizer=None
+    ):
+        est = super()._from_fitted_state(hyperparameters, network, attributes, optimizer)
+        est._label_binarizer = label_binarizer
+        est.classes_ = label_binarizer.classes_
+        return est
 
     def _validation_targets(self, y):
         return self._label_binarizer.inverse_transform(y)

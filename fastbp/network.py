@@ -1,60 +1,41 @@
-"""``fastbp.Network``: the engine, plainly.
+"""``fastbp.Network``: the engine, plainly, and the one parameter store.
 
-A Network owns one flat parameter buffer and exposes per-layer views into it.
-Its methods validate their inputs, allocate the work buffers and call the
-compiled kernels in ``fastbp._engine``.
+A Network owns one flat parameter buffer and per-layer views into it, and calls
+the compiled kernels (``fastbp._kernels``) on it. The estimators fit a Network
+too: this module is the only place that holds parameters, keeps their views,
+pickles them, copies read-only ones, predicts, and picks an epoch kernel and the
+BLAS threads for it.
 """
 
 import math
-from numbers import Integral, Real
+import warnings
+from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
-from . import _engine
-from ._config import CHUNK_ROWS
-from ._data import kernel_data
-from ._layout import Buffers, coef_view, intercept_view, layer_table, n_params, work_buffers
+from ._checks import (
+    as_float_array,
+    check_alpha,
+    check_dtype,
+    check_layer_sizes,
+    check_number,
+    check_order,
+    converted,
+)
+from ._config import CHUNK_ROWS, ROW_BY_ROW_MAX_FLOPS
+from ._kernels import epochs, generated, passes, protocol
+from ._kernels.codes import SGD
+from ._kernels.layout import coef_view, intercept_view, n_params
 from ._tables import (
     HIDDEN_ACTIVATIONS,
     LOSSES,
     OUTPUT_ACTIVATIONS,
-    SGD,
     check_pair,
     init_factor,
     lookup,
 )
 from ._threads import one_blas_thread, single_blas_thread_if, single_blas_thread_off_main
-
-DTYPES = (np.float32, np.float64)
-
-
-def check_layer_sizes(layer_sizes):
-    """Return ``layer_sizes`` as an int64 array, or raise a ValueError."""
-    try:
-        sizes = list(layer_sizes)
-    except TypeError:
-        raise ValueError(
-            f"layer_sizes must be a sequence of positive integers, got {layer_sizes!r}."
-        ) from None
-    if len(sizes) < 2:
-        raise ValueError(f"layer_sizes needs an input and an output size, got {layer_sizes!r}.")
-    for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, Integral) or s < 1:
-            raise ValueError(f"Every layer size must be an integer >= 1, got {sizes}.")
-    return np.asarray(sizes, dtype=np.int64)
-
-
-def check_dtype(dtype):
-    """Return ``dtype`` as numpy.float32 or numpy.float64, or raise a ValueError."""
-    try:
-        dt = np.dtype(dtype).type
-    except TypeError:
-        dt = None
-    if dt not in DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}.")
-    return dt
 
 
 def init_params(sizes, activation, dtype, random_state):
@@ -74,105 +55,11 @@ def init_params(sizes, activation, dtype, random_state):
     return params
 
 
-def as_float_array(a, name, dtype, ndim):
-    """``a`` as a finite array of ``dtype`` with ``ndim`` dimensions, an int or a tuple
-    of the allowed ones (never a view we write).
-
-    Raises a ValueError naming the problem: None, sparse, complex or non-numeric
-    data, missing values, NaN or infinity, values too large for ``dtype``, or
-    the wrong number of dimensions.
-    """
-    if a is None:
-        raise ValueError(f"{name} is None; expected a numeric array-like.")
-    if sp.issparse(a):
-        raise ValueError(
-            f"{name} is a sparse matrix; Network takes dense data. Use {name}.toarray()."
-        )
-    if hasattr(a, "to_numpy"):  # pandas: missing values (pd.NA) become NaN, refused below
-        dtypes = list(a.dtypes) if getattr(a, "ndim", 1) == 2 else [a.dtype]
-        dates = [str(d) for d in dtypes if getattr(d, "kind", "O") in "mM"]
-        if dates:  # to_numpy would turn them into nanoseconds
-            raise ValueError(f"{name} must be numeric, got columns of dtype {dates[0]}.")
-        try:
-            a = a.to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} must be numeric: {exc}") from None
-    try:
-        raw = np.asarray(a)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
-    if raw.dtype.kind == "c":
-        raise ValueError(f"{name} is complex; Network takes real numbers.")
-    if raw.dtype.kind in "MmV":  # datetimes, timedeltas, structured records
-        raise ValueError(f"{name} must be numeric, got dtype {raw.dtype}.")
-    if raw.dtype.kind not in "biuf":
-        try:
-            raw = raw.astype(np.float64)
-        except OverflowError:  # Python ints beyond float64, in an object array
-            raise ValueError(
-                f"{name} contains a value too large for float64 (largest "
-                f"{np.finfo(np.float64).max:.4g})."
-            ) from None
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} must be numeric: {exc}") from None
-    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-    if raw.ndim not in allowed:
-        dims = " or ".join(f"{d}-D" for d in allowed)
-        raise ValueError(f"{name} must be {dims}, got an array of shape {raw.shape}.")
-    if raw.dtype.kind == "f" and not np.isfinite(raw).all():
-        raise ValueError(f"{name} contains NaN or infinity.")
-    with np.errstate(over="ignore"):
-        arr = raw.astype(dtype, copy=False)
-    narrowed = raw.dtype.kind == "f" and raw.dtype.itemsize > arr.dtype.itemsize
-    if narrowed and not np.isfinite(arr).all():
-        raise ValueError(
-            f"{name} contains a value too large for {np.dtype(dtype).name} "
-            f"(largest {np.finfo(dtype).max:.4g})."
-        )
-    return arr
-
-
-def check_number(value, name, positive=False):
-    """``value`` as a float, or a ValueError unless it is a finite real number >= 0
-    (> 0 if ``positive``); booleans are not numbers here."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    ok = isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
-    try:
-        number = float(value) if ok else None
-    except OverflowError:  # a Python int beyond float64
-        number = None
-    if number is None or not math.isfinite(number) or number < 0 or (positive and number == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}.")
-    return number
-
-
-def check_alpha(alpha):
-    """``alpha`` as a float, or a ValueError unless it is a finite real number >= 0."""
-    return check_number(alpha, "alpha")
-
-
-def converted(value, shape, dtype, name):
-    """``value`` as a new array of ``shape`` and ``dtype`` (what numpy converts to
-    real numbers), or a ValueError: converted before anything is written, so a
-    failed assignment leaves the parameters as they were."""
-    if np.iscomplexobj(value):
-        raise ValueError(f"{name} must be real numbers, got complex values.")
-    try:
-        new = np.array(value, dtype=dtype)
-    except (TypeError, ValueError, OverflowError) as exc:
-        msg = f"{name} must be numbers convertible to {np.dtype(dtype).name}: {exc}"
-        raise ValueError(msg) from None
-    if new.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {new.shape}.")
-    return new
-
-
-class _Views(list):
-    """``Network.coefs`` or ``Network.intercepts``: views into ``params``. Assigning an
-    array to an item (``net.coefs[0] = w``), or a list to the attribute, copies the
-    values into ``params``; a failed assignment changes nothing."""
+class Views(list):
+    """The coefs or the intercepts: views into the parameter buffer, one per layer.
+    Assigning an array to an item (``net.coefs[0] = w``), or a list to the whole
+    (``Network.coefs``), copies the values into the buffer; a failed assignment
+    changes nothing. ``name`` is what error messages call them."""
 
     def __init__(self, params, sizes, view, name):
         super().__init__(view(params, sizes, i) for i in range(len(sizes) - 1))
@@ -184,17 +71,15 @@ class _Views(list):
         view = self[i]
         view[...] = converted(value, view.shape, view.dtype, f"{self.name}[{i}]")
 
-    def assign(self, arrays):
+    def converted(self, arrays):
+        """``arrays``, one per layer, converted to the views' shapes and dtype."""
         arrays = list(arrays)
         if len(arrays) != len(self):
             raise ValueError(f"{self.name} needs {len(self)} arrays, got {len(arrays)}.")
-        new = [converted(a, v.shape, v.dtype, f"{self.name}[{i}]")
-               for i, (a, v) in enumerate(zip(arrays, self))]  # fmt: skip
-        # all layers in one copy: a Ctrl-C between layers would leave some assigned
-        values = self.params.copy()
-        for i, a in enumerate(new):
-            self.view(values, self.sizes, i)[...] = a
-        self.params[...] = values
+        return [
+            converted(a, v.shape, v.dtype, f"{self.name}[{i}]")
+            for i, (a, v) in enumerate(zip(arrays, self))
+        ]
 
     def _fixed(self, *args, **kwargs):
         raise TypeError(
@@ -248,14 +133,45 @@ class Network:
         random_state=None,
     ):
         sizes = check_layer_sizes(layer_sizes)
+        hidden = lookup(HIDDEN_ACTIVATIONS, activation, "activation")
+        output = lookup(OUTPUT_ACTIVATIONS, output_activation, "output_activation")
+        dtype = check_dtype(dtype)
+        self._build(sizes, activation, output_activation, hidden, output, dtype)
+        self._set_params(init_params(sizes, activation, dtype, random_state))
+
+    def _fitted_state(self):
+        """What a model file keeps of a network (fastbp.io), by name."""
+        return {
+            "layer_sizes": self._layer_sizes.tolist(),
+            "activation": self._activation,
+            "output_activation": self._output_activation,
+            "params": self._params,
+        }
+
+    @classmethod
+    def _from_fitted_state(cls, layer_sizes, activation, output_activation, params):
+        """A network of these sizes and activations holding ``params`` (its own buffer
+        from then on), nothing drawn: for model files and old pickles, whose names
+        are checked already."""
+        net = cls.__new__(cls)
+        sizes = np.array(layer_sizes, dtype=np.int64)
+        net._build(
+            sizes,
+            activation,
+            output_activation,
+            HIDDEN_ACTIVATIONS[activation],
+            OUTPUT_ACTIVATIONS[output_activation],
+            params.dtype.type,
+        )
+        net._set_params(params)
+        return net
+
+    def _build(self, sizes, activation, output_activation, hidden, output, dtype):
         sizes.flags.writeable = False  # the kernels' offsets follow from it
         self._layer_sizes = sizes
-        self._hidden = lookup(HIDDEN_ACTIVATIONS, activation, "activation")
-        self._out = lookup(OUTPUT_ACTIVATIONS, output_activation, "output_activation")
-        self._activation = activation
-        self._output_activation = output_activation
-        self._dtype = check_dtype(dtype)
-        self._set_params(init_params(sizes, activation, self._dtype, random_state))
+        self._activation, self._output_activation = activation, output_activation
+        self._hidden, self._out = hidden, output
+        self._dtype = dtype
 
     # The architecture is fixed once built (the kernels' codes, offsets and buffers
     # follow from it): read-only, for a different one make a new Network.
@@ -266,15 +182,44 @@ class Network:
     )
     dtype = property(lambda self: self._dtype, doc="Parameters' dtype (read-only).")
 
+    # ----- the parameter store -----
+
     def _set_params(self, params):
+        """Make ``params`` the storage, with views into it."""
         self._params = params
-        self._coefs = _Views(params, self.layer_sizes, coef_view, "coefs")
-        self._intercepts = _Views(params, self.layer_sizes, intercept_view, "intercepts")
+        self._coefs = Views(params, self._layer_sizes, coef_view, "coefs")
+        self._intercepts = Views(params, self._layer_sizes, intercept_view, "intercepts")
+        self._net = protocol.net(params, self._hidden, self._out)
+
+    def _views(self, coefs_name, intercepts_name):
+        """New lists of views into the buffer, named for error messages (the
+        estimators' ``coefs_`` and ``intercepts_``)."""
+        return (
+            Views(self._params, self._layer_sizes, coef_view, coefs_name),
+            Views(self._params, self._layer_sizes, intercept_view, intercepts_name),
+        )
+
+    def _assign(self, coefs, intercepts, names=("coefs", "intercepts")):
+        """Copy per-layer arrays into the buffer, all at once (a Ctrl-C between layers
+        would leave some assigned), after converting and checking all of them."""
+        c_views, i_views = self._views(*names)
+        new = (c_views.converted(coefs), i_views.converted(intercepts))
+        values = self._params.copy()
+        for arrays, view in zip(new, (coef_view, intercept_view)):
+            for i, a in enumerate(arrays):
+                view(values, self._layer_sizes, i)[...] = a
+        self._params[...] = values
+
+    def _writable(self):
+        """Train on a copy of read-only params (``joblib.load(..., mmap_mode="r")``):
+        ``params`` and the views are new arrays then."""
+        if not self._params.flags.writeable:
+            self._set_params(self._params.copy())
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        del state["_coefs"], state["_intercepts"]
-        state.pop("_epoch_buffers", None)  # work buffers of train_epoch, remade on demand
+        for name in ("_coefs", "_intercepts", "_net", "_epoch_buffers"):  # remade from params
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state):
@@ -287,12 +232,62 @@ class Network:
         self.__dict__.update(state)
         self._set_params(params)
 
+    def _outputs(self, data, rows, work=None, out=None):
+        """The output layer for X's rows ``rows`` (``protocol.Data``), (len(rows), n_outputs),
+        into ``out``, computed ``work.cap`` rows at a time (by default, new buffers)."""
+        n = rows.shape[0]
+        if out is None:
+            out = np.empty((n, int(self._layer_sizes[-1])), dtype=self._dtype)
+        if work is None:
+            work = protocol.work(self._layer_sizes, max(1, min(n, CHUNK_ROWS)), self._dtype)
+        passes.predict(data, rows, self._net, work, out)
+        return out
+
+    def _loss_gradient(self, data, targets, rows, loss, work, params=None):
+        """Full-batch loss, the gradient left in ``work.grad`` (``passes.loss_gradient``),
+        at ``params`` (by default the network's)."""
+        net = self._net if params is None else self._net._replace(params=params)
+        return passes.loss_gradient(data, targets, rows, net, work, loss)
+
+    def _epoch_kernel(self, batch_size, loss_code, plain_sgd):
+        """The kernel that trains this network in batches of ``batch_size`` rows, with
+        this loss code; ``plain_sgd``: by SGD without momentum.
+
+        ``run_epoch_row_by_row`` when every layer's product for a batch is below
+        ROW_BY_ROW_MAX_FLOPS (``_config``), else ``run_epoch``: two entry points rather
+        than a branch in one, so that a fit compiles only the path it runs. Plain SGD
+        on batches of one row over a network that small and of few parameters
+        (``generated.eligible``) gets a kernel generated for its architecture instead.
+        """
+        sizes = self._layer_sizes
+        small = all(
+            batch_size * int(a) * int(b) < ROW_BY_ROW_MAX_FLOPS
+            for a, b in zip(sizes[:-1], sizes[1:])
+        )
+        if small and plain_sgd and batch_size == 1 and generated.eligible(sizes):
+            key = (tuple(int(s) for s in sizes), int(self._hidden), int(self._out), int(loss_code))
+            try:
+                return generated.kernel(*key)
+            except OSError as exc:  # nowhere to write it: the kernel it stands in for
+                warnings.warn(
+                    f"fastbp: no generated kernel ({exc}); training row by row.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+        return epochs.run_epoch_row_by_row if small else epochs.run_epoch
+
+    def _one_blas_thread(self, batch_size):
+        """Whether training in batches of ``batch_size`` takes one BLAS thread (``_threads``)."""
+        return one_blas_thread(self._layer_sizes, batch_size)
+
     def __repr__(self):
         return (
             f"Network({self.layer_sizes.tolist()}, activation={self.activation!r}, "
             f"output_activation={self.output_activation!r}, "
             f"dtype={np.dtype(self.dtype).name})"
         )
+
+    # ----- the public API: checked inputs, then the store's kernels -----
 
     @property
     def params(self):
@@ -312,7 +307,7 @@ class Network:
 
     @coefs.setter
     def coefs(self, arrays):
-        self._coefs.assign(arrays)
+        self._assign(arrays, self._intercepts)
 
     @property
     def intercepts(self):
@@ -320,7 +315,7 @@ class Network:
 
     @intercepts.setter
     def intercepts(self, arrays):
-        self._intercepts.assign(arrays)
+        self._assign(self._coefs, arrays)
 
     def _check_X(self, X):
         X = as_float_array(X, "X", self.dtype, 2)
@@ -361,13 +356,7 @@ class Network:
         if n == 0:
             raise ValueError("X has 0 samples; forward needs at least one.")
         self._check_params()
-        out = np.empty((n, self.layer_sizes[-1]), dtype=self.dtype)
-        cap = max(1, min(n, CHUNK_ROWS))
-        acts, _ = work_buffers(self.layer_sizes, cap, self.dtype)
-        _engine.predict(
-            kernel_data(X, self.dtype), np.arange(n, dtype=np.int64), self.params,
-            layer_table(self.layer_sizes, cap), cap, self._hidden, self._out, acts, out,
-        )  # fmt: skip
+        out = self._outputs(protocol.data(X, self.dtype), np.arange(n, dtype=np.int64))
         self._check_finite("The forward pass", X, out)
         return out
 
@@ -426,18 +415,29 @@ class Network:
         """
         code, X, Y, sw, alpha = self._check_training_data(X, y, loss, sample_weight, alpha)
         n = X.shape[0]
-        buf = Buffers(self.layer_sizes, self.dtype, min(n, CHUNK_ROWS), self.params.size)
-        value = _engine.loss_gradient(
-            kernel_data(X, self.dtype), Y, sw, np.arange(n, dtype=np.int64), self.params,
-            buf.table, buf.cap, self._hidden, self._out, code, float(alpha), 1.0, buf.acts,
-            buf.deltas, buf.grad, buf.tmp,
-        )  # fmt: skip
-        self._check_finite("The loss or its gradient", X, np.array([value]), buf.grad)
-        return float(value), buf.grad
+        work = protocol.work(self.layer_sizes, min(n, CHUNK_ROWS), self.dtype)
+        value = self._loss_gradient(
+            protocol.data(X, self.dtype),
+            protocol.targets(Y, sw),
+            np.arange(n, dtype=np.int64),
+            protocol.loss(code, alpha),
+            work,
+        )
+        self._check_finite("The loss or its gradient", X, np.array([value]), work.grad)
+        return float(value), work.grad
 
-    def train_epoch(self, X, y, batch_size=32, learning_rate=0.01, order=None,
-                    loss="squared_error", sample_weight=None, alpha=0.0,
-                    check_input=True):  # fmt: skip
+    def train_epoch(
+        self,
+        X,
+        y,
+        batch_size=32,
+        learning_rate=0.01,
+        order=None,
+        loss="squared_error",
+        sample_weight=None,
+        alpha=0.0,
+        check_input=True,
+    ):
         """One epoch of plain minibatch SGD over the rows of X, in compiled code.
 
         The rows X[order] (all rows in their order by default) are cut into
@@ -464,9 +464,7 @@ class Network:
         data once and call this for many epochs) skips the checks of the values
         of X, y and sample_weight (NaN, infinity, negative weights, targets the
         loss cannot take); they must then be C-contiguous arrays of the network's
-        dtype and shapes, which is checked, and so is ``order``. On the seed
-        network (1-2-1, 1,000 rows, float64, batches of one row) a call took ~70 us,
-        ~59 us with it, of which the epoch itself is ~43 us (timeit, 2-core Xeon).
+        dtype and shapes, which is checked, and so is ``order``.
         """
         if check_input:
             code, X, Y, sw, alpha = self._check_training_data(X, y, loss, sample_weight, alpha)
@@ -486,28 +484,31 @@ class Network:
                 raise ValueError(
                     "a batch's sample weights sum to 0; every batch needs a positive sum."
                 )
-        epoch, buf, one_thread = self._train_buffers(cap, code)
-        velocity = buf.grad[:0]  # with momentum 0 (below) the SGD step never touches it
-        before = self.params.copy()
-        if not self._params.flags.writeable:  # e.g. joblib.load(..., mmap_mode="r")
-            self._set_params(before.copy())  # trains on a copy: new params and views
+        epoch, work, one_thread = self._train_buffers(cap, code)
+        velocity = work.grad[:0]  # with momentum 0 (below) the SGD step never touches it
+        before = self._params.copy()
+        self._writable()
         try:
             # BLAS's threads as the estimators use them (_threads.py)
             with single_blas_thread_off_main(), single_blas_thread_if(one_thread):
                 total, _ = epoch(
-                    kernel_data(X, self.dtype), Y, sw, rows, self.params, buf.table, buf.acts,
-                    buf.deltas, buf.grad, buf.tmp, velocity, velocity, rows.shape[0], cap,
-                    self._hidden, self._out, code, alpha, 1.0, SGD, learning_rate, 0.0, False,
-                    0.9, 0.999, 1e-8, 0,
-                )  # fmt: skip
+                    protocol.data(X, self.dtype),
+                    protocol.targets(Y, sw),
+                    rows,
+                    self._net,
+                    work,
+                    protocol.loss(code, alpha),
+                    protocol.Moments(velocity, velocity),
+                    protocol.step(SGD, learning_rate),
+                )
             value = total / rows.shape[0]
-            finite = math.isfinite(value) and np.isfinite(self.params).all()
+            finite = math.isfinite(value) and np.isfinite(self._params).all()
         except BaseException:
             # Ctrl-C lands once the kernel has returned: a call that raises is undone
-            self.params[...] = before
+            self._params[...] = before
             raise
         if not finite:
-            self.params[...] = before
+            self._params[...] = before
             raise FloatingPointError(
                 f"Training diverged to non-finite values in {np.dtype(self.dtype).name}; "
                 "params are left as they were before this epoch. Lower learning_rate or "
@@ -544,28 +545,10 @@ class Network:
     def _train_buffers(self, cap, loss):
         """train_epoch's kernel, work buffers and BLAS thread rule for batches of
         ``cap`` rows and the ``loss`` code, kept between calls (making them anew cost
-        more than a seed-network epoch)."""
+        more than a small network's epoch)."""
         kept = getattr(self, "_epoch_buffers", None)
         if kept is None or kept[1].cap != cap or kept[3] != loss:
-            buf = Buffers(self.layer_sizes, self.dtype, cap, self.params.size)
-            epoch = _engine.epoch_kernel(self.layer_sizes, cap, self._hidden, self._out, loss, True)
-            one_thread = one_blas_thread(self.layer_sizes, cap)
-            kept = self._epoch_buffers = (epoch, buf, one_thread, loss)
+            work = protocol.work(self.layer_sizes, cap, self.dtype)
+            epoch = self._epoch_kernel(cap, loss, True)
+            kept = self._epoch_buffers = (epoch, work, self._one_blas_thread(cap), loss)
         return kept[:3]
-
-
-def check_order(order, n):
-    """``order`` as an int64 array of row numbers in [0, n), or a ValueError."""
-    try:
-        rows = np.asarray(order)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"order must be an array of row numbers: {exc}") from None
-    if rows.ndim != 1 or not (
-        rows.dtype.kind in "iu" or (rows.size == 0 and rows.dtype.kind == "f")
-    ):
-        raise ValueError(
-            f"order must be a 1-D array of integers, got {rows.dtype} of shape {rows.shape}."
-        )
-    if rows.size and (rows.min() < 0 or rows.max() >= n):
-        raise ValueError(f"order holds row numbers outside [0, {n}).")
-    return rows.astype(np.int64)

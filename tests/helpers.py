@@ -59,3 +59,37 @@ def assert_same_state(est, expected, what):
     """``est`` holds exactly ``expected`` (a ``model_state``), bit for bit."""
     differ = state_differences(model_state(est), expected)
     assert not differ, f"{what}: differs in {differ}"
+
+
+# ------------------------------------------------------------- calling the kernels ----
+
+
+def epoch_groups(net, X, Y, weights, rows, batch, state, solver=0, alpha=0.0, momentum=0.9,
+                 loss=0, scale=1.0, lr=0.01, nesterov=True):  # fmt: skip
+    """The arguments of the epoch kernels (``fastbp._kernels.protocol``) to train Network
+    ``net`` on X's rows ``rows`` in batches of ``batch``, with optimizer buffers ``state``
+    (rows: the moments) and codes ``solver`` (SGD) and ``loss`` (squared_error)."""
+    from fastbp._kernels import protocol
+
+    return (
+        protocol.data(X, net.dtype),
+        protocol.targets(Y, weights),
+        np.asarray(rows, np.int64),
+        net._net,
+        protocol.work(net.layer_sizes, batch, net.dtype),
+        protocol.loss(loss, alpha, scale),
+        protocol.moments(state),
+        protocol.step(solver, lr, momentum, nesterov),
+    )
+
+
+def pick_epoch_kernel(sizes, batch, hidden, out, loss, plain_sgd):
+    """The epoch kernel a network of ``sizes`` with these activation and loss codes
+    trains with in batches of ``batch`` (``Network._epoch_kernel``)."""
+    from fastbp import Network
+    from fastbp._tables import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+
+    names = {code: name for name, code in HIDDEN_ACTIVATIONS.items()}
+    outputs = {code: name for name, code in OUTPUT_ACTIVATIONS.items()}
+    net = Network(sizes, names[hidden], outputs[out])
+    return net._epoch_kernel(batch, loss, plain_sgd)

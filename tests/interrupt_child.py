@@ -27,7 +27,8 @@ import warnings
 import numpy as np
 
 import fastbp
-from fastbp import _engine
+from fastbp import Network
+from fastbp._kernels import passes
 
 INTERRUPTED = "Training interrupted by user."
 # Long fits: only Ctrl-C ends them.
@@ -243,26 +244,26 @@ def run_spots(out):
 def run_spot(spot, config, where, nth, wait):
     """One fit with a SIGINT at a spot; (config, how it ended, the estimator,
     (spot, partial_fit calls made, whether a thread's SIGINT came during the kernel))."""
-    real_epoch_kernel, real_predict = _engine.epoch_kernel, _engine.predict
-    real_loss_gradient = _engine.loss_gradient
+    real_epoch_kernel, real_predict = Network._epoch_kernel, passes.predict
+    real_loss_gradient = passes.loss_gradient
     X, y = data(config, 40000)
     est = make(config, **ENDLESS) if config != "lbfgs" else make(config, max_iter=200)
     if where == "epoch":
         epochs = [0]  # a kernel per fit or partial_fit call, the epochs counted across them
 
-        def epoch_kernel(*args):
-            return signal_during(real_epoch_kernel(*args), nth, wait, epochs)
+        def epoch_kernel(self, *args):
+            return signal_during(real_epoch_kernel(self, *args), nth, wait, epochs)
 
-        _engine.epoch_kernel = epoch_kernel
+        Network._epoch_kernel = epoch_kernel
     elif where == "predict":
-        _engine.predict = signal_during(real_predict, nth)
+        passes.predict = signal_during(real_predict, nth)
     else:
-        _engine.loss_gradient = signal_during(real_loss_gradient, nth)
+        passes.loss_gradient = signal_during(real_loss_gradient, nth)
     try:
         how, calls = fit(est, config, X, y)
     finally:
-        _engine.epoch_kernel, _engine.predict = real_epoch_kernel, real_predict
-        _engine.loss_gradient = real_loss_gradient
+        Network._epoch_kernel, passes.predict = real_epoch_kernel, real_predict
+        passes.loss_gradient = real_loss_gradient
     during = SENT_DURING_KERNEL.pop() if wait is not None else None
     return config, how, est, (spot, calls, during)
 

@@ -149,7 +149,7 @@ def test_overlapping_fits_in_threads_give_blas_its_threads_back():
 
     from threadpoolctl import threadpool_info
 
-    from fastbp import _engine
+    from fastbp import Network
 
     def blas_threads():
         return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
@@ -160,10 +160,10 @@ def test_overlapping_fits_in_threads_give_blas_its_threads_back():
     if min(before) == 1:
         pytest.skip(f"BLAS starts with {before} thread(s) (OPENBLAS_NUM_THREADS=1?)")
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-    inside, real = [], _engine.epoch_kernel
+    inside, real = [], Network._epoch_kernel
 
-    def epoch_kernel(*args, **kwargs):
-        kernel = real(*args, **kwargs)
+    def epoch_kernel(self, *args, **kwargs):
+        kernel = real(self, *args, **kwargs)
 
         def run(*a):
             inside.append(blas_threads())
@@ -183,7 +183,7 @@ def test_overlapping_fits_in_threads_give_blas_its_threads_back():
             first_out.set()
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_engine, "epoch_kernel", epoch_kernel)
+        mp.setattr(Network, "_epoch_kernel", epoch_kernel)
         first = threading.Thread(target=fit, args=("first",), name="first")
         first.start()
         assert first_in.wait(60)
@@ -300,7 +300,7 @@ def test_blas_threads_during_a_fit(monkeypatch, hidden, batch, solver, threads):
     # below BLAS_MIN_FLOPS) keep BLAS's own (None: not limited).
     from threadpoolctl import threadpool_info
 
-    from fastbp import _engine
+    from fastbp import Network
 
     def blas_threads():
         return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
@@ -313,13 +313,13 @@ def test_blas_threads_during_a_fit(monkeypatch, hidden, batch, solver, threads):
     if min(before) == 1:
         pytest.skip(f"BLAS starts with {before} thread(s) (OPENBLAS_NUM_THREADS=1?)")
     seen = []
-    real = _engine.epoch_kernel
+    real = Network._epoch_kernel
 
-    def spy(*args, **kwargs):
+    def spy(self, *args, **kwargs):
         seen.append(blas_threads())
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(_engine, "epoch_kernel", spy)
+    monkeypatch.setattr(Network, "_epoch_kernel", spy)
     X = np.random.RandomState(0).randn(300, {256: 784, 128: 64, 2: 3}[hidden[0]])
     est = MLPRegressor(hidden_layer_sizes=hidden, solver=solver, batch_size=batch, max_iter=1)
     est.fit(X, np.zeros(300))

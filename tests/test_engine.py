@@ -10,15 +10,16 @@ from numba.core.config import DISABLE_JIT
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 from fastbp import MLPRegressor, Network
-from fastbp._backward import backprop_messages, weight_grad
-from fastbp._blas import matmul
-from fastbp._config import BLAS_MIN_FLOPS, ROW_BY_ROW_MAX_FLOPS
-from fastbp._data import kernel_data
-from fastbp._engine import epoch_kernel, run_epoch, run_epoch_row_by_row
-from fastbp._forward import affine
-from fastbp._layout import layer_table, work_buffers
-from fastbp._optimizers import adam_step, sgd_step
-from fastbp._tables import ADAM, SGD, SQUARED_ERROR
+from fastbp._config import ROW_BY_ROW_MAX_FLOPS
+from fastbp._kernels.backward import backprop_messages, weight_grad
+from fastbp._kernels.blas import matmul
+from fastbp._kernels.codes import ADAM, SGD
+from fastbp._kernels.config import BLAS_MIN_FLOPS
+from fastbp._kernels.epochs import run_epoch, run_epoch_row_by_row
+from fastbp._kernels.forward import affine
+from fastbp._kernels.optimizers import adam_step, sgd_step
+
+from helpers import epoch_groups, pick_epoch_kernel
 
 
 @pytest.mark.parametrize("n,k,m", [(1, 2, 3), (2, 5, 7), (600, 9, 11)])
@@ -121,7 +122,7 @@ def test_sgd_step_is_sklearns(momentum, nesterov):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_division_by_the_batch_weight_is_exact_as_a_product(dtype):
     # g / S as g * (1 / S) when S is a power of two: the same bits, subnormals too.
-    from fastbp._optimizers import exact_reciprocal, per_batch
+    from fastbp._kernels.backward import exact_reciprocal, per_batch
 
     rng = np.random.RandomState(0)
     info = np.finfo(dtype)
@@ -151,21 +152,6 @@ def test_adam_step_is_sklearns():
     np.testing.assert_allclose(ours, np.concatenate(theirs), rtol=1e-14)
 
 
-def epoch_arrays(net, X, Y, sw, rows, batch, state):
-    """The array arguments of the epoch kernels, in their order."""
-    acts, deltas = work_buffers(net.layer_sizes, batch, net.dtype)
-    grad = np.empty_like(net.params)
-    tmp = np.empty(net.params.size, net.dtype)
-    table = layer_table(net.layer_sizes, batch)
-    return (kernel_data(X, net.dtype), Y, sw, np.asarray(rows, np.int64), net.params, table, acts,
-            deltas, grad, tmp, state[0], state[-1])  # fmt: skip
-
-
-def epoch_args(net, n_rows, batch, solver, alpha=0.0, momentum=0.9):
-    return (n_rows, batch, net._hidden, net._out, SQUARED_ERROR, alpha, 1.0, solver, 0.01,
-            momentum, True, 0.9, 0.999, 1e-8, 0)  # fmt: skip
-
-
 # Both epoch kernels, called directly (whichever epoch_kernel would pick): row by
 # row on [4, 6, 2], batched on [4, 30, 20, 2], whose products all go to BLAS (the
 # batched kernel's loops: test_steps_inside_the_sweep_are_the_steps_after_it). The
@@ -190,9 +176,8 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, 
     net = Network(sizes, "tanh", random_state=0)
     ref = Network(sizes, "tanh", random_state=0)
     state = np.zeros((2, net.params.size))
-    arrays = epoch_arrays(net, sp.csr_matrix(X) if sparse else X, Y, sw, idx, batch, state)
-    args = epoch_args(net, 23, batch, solver, alpha=0.1, momentum=momentum)
-    total, t = epoch(*arrays, *args)
+    data = sp.csr_matrix(X) if sparse else X
+    total, t = epoch(*epoch_groups(net, data, Y, sw, idx, batch, state, solver, 0.1, momentum))
 
     params = [ref.params.copy()]  # one flat piece: sklearn's optimizers take lists
     opt = (
@@ -227,7 +212,7 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, 
 def test_epoch_kernel_is_row_by_row_for_small_products(sizes, batch, row_by_row):
     largest = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
     assert (largest < ROW_BY_ROW_MAX_FLOPS) is row_by_row  # the rule, on these cases
-    kernel = epoch_kernel(sizes, batch, 1, 0, 0, False)  # (momentum: no generated kernel)
+    kernel = pick_epoch_kernel(sizes, batch, 1, 0, 0, False)  # (momentum: no generated kernel)
     assert kernel is (run_epoch_row_by_row if row_by_row else run_epoch)
 
 
@@ -248,9 +233,10 @@ def test_steps_inside_the_sweep_are_the_steps_after_it(batch, solver, momentum, 
     results = []
     for net, kernel in zip(nets, [run_epoch_row_by_row, run_epoch], strict=True):
         state = np.zeros((2, net.params.size), dtype)
-        arrays = epoch_arrays(net, X.astype(dtype), Y.astype(dtype), sw, idx, batch, state)
+        X_, Y_ = X.astype(dtype), Y.astype(dtype)
         for _ in range(3):
-            results.append(kernel(*arrays, *epoch_args(net, 23, batch, solver, 0.1, momentum)))
+            args = epoch_groups(net, X_, Y_, sw, idx, batch, state, solver, 0.1, momentum)
+            results.append(kernel(*args))
     np.testing.assert_array_equal(nets[0].params, nets[1].params)
     assert results[:3] == results[3:]
 
@@ -265,7 +251,7 @@ def test_allocation_counts_see_allocations_and_kernels_cannot_allocate():
     from numba.core.runtime import _nrt_python, rtsys
 
     import fastbp
-    from fastbp._config import JIT_OPTIONS
+    from fastbp._kernels.config import JIT_OPTIONS
 
     _nrt_python.memsys_enable_stats()
 
@@ -287,8 +273,8 @@ def test_allocation_counts_see_allocations_and_kernels_cannot_allocate():
         njit(**{**JIT_OPTIONS, "cache": False})(lambda n: np.zeros(n).sum())(3)
     kernels = [
         f
-        for name, module in vars(fastbp).items()
-        if name.startswith("_") and type(module) is type(numba)
+        for name, module in vars(fastbp._kernels).items()
+        if type(module) is type(numba)
         for f in vars(module).values()
         if isinstance(f, Dispatcher)
     ]
@@ -309,12 +295,13 @@ def test_no_allocation_inside_the_epoch_loop(sizes, kernel):
     def allocations(n_samples, epochs):
         X, Y = rng.randn(n_samples, sizes[0]), rng.randn(n_samples, sizes[-1])
         for solver in (SGD, ADAM):
-            arrays = epoch_arrays(net, X, Y, np.ones(n_samples), np.arange(n_samples), 32,
-                                  np.zeros((2, net.params.size)))  # fmt: skip
-            kernel(*arrays, *epoch_args(net, n_samples, 32, solver))  # compile, warm up
+            state = np.zeros((2, net.params.size))
+            args = epoch_groups(net, X, Y, np.ones(n_samples), np.arange(n_samples), 32, state,
+                                solver)  # fmt: skip
+            kernel(*args)  # compile, warm up
             before = rtsys.get_allocation_stats().alloc
             for _ in range(epochs):
-                kernel(*arrays, *epoch_args(net, n_samples, 32, solver))
+                kernel(*args)
             yield rtsys.get_allocation_stats().alloc - before
 
     assert list(allocations(64, 1)) == [0, 0]  # 2 minibatches, 1 epoch

@@ -42,9 +42,9 @@ def test_coefs_are_views_of_one_buffer(data):
     X, y = data
     est = MLPClassifier((5, 4), max_iter=3, random_state=0).fit(X, y)
     for view in est.coefs_ + est.intercepts_:
-        assert np.shares_memory(view, est._params)
+        assert np.shares_memory(view, est._network.params)
     packed = np.hstack([a.ravel() for a in est.coefs_ + est.intercepts_])
-    np.testing.assert_array_equal(packed, est._params)
+    np.testing.assert_array_equal(packed, est._network.params)
 
 
 def test_pickle_and_clone_round_trip(data):
@@ -52,7 +52,7 @@ def test_pickle_and_clone_round_trip(data):
     est = MLPClassifier((5,), max_iter=5, random_state=0).fit(X, y)
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
-    assert all(np.shares_memory(v, again._params) for v in again.coefs_ + again.intercepts_)
+    assert all(np.shares_memory(v, again._network.params) for v in again.coefs_ + again.intercepts_)
     again.partial_fit(X, y)  # training continues on the restored buffer
     assert not np.array_equal(again.coefs_[0], est.coefs_[0])
     fresh = clone(est)
@@ -211,12 +211,12 @@ def test_a_fit_going_on_cannot_change_the_networks_sizes(
     X, y = regression_data(outputs)
     est = MLPRegressor(hidden_layer_sizes=(5,), solver=solver, max_iter=5, random_state=0)
     est.fit(X, y)
-    params, pred = est._params.copy(), est.predict(X)
+    params, pred = est._network.params.copy(), est.predict(X)
     _, y_new = regression_data(new_outputs)
     est.set_params(hidden_layer_sizes=new_hidden, warm_start=how == "warm_start")
     with pytest.raises(ValueError, match=r"layer sizes .* but the fitted network has"):
         est.partial_fit(X, y_new) if how == "partial_fit" else est.fit(X, y_new)
-    np.testing.assert_array_equal(est._params, params)
+    np.testing.assert_array_equal(est._network.params, params)
     np.testing.assert_array_equal(est.predict(X), pred)
     assert est.n_outputs_ == outputs
 
@@ -243,7 +243,7 @@ def test_assigned_coefs_and_intercepts_are_the_models_weights(solver, tmp_path):
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     # the assigned arrays are copied into the model's one buffer; a wrong shape is refused
-    assert all(np.shares_memory(c, ours._params) for c in ours.coefs_ + ours.intercepts_)
+    assert all(np.shares_memory(c, ours._network.params) for c in ours.coefs_ + ours.intercepts_)
     ours.coefs_ = [np.ones((3, 4)), np.ones((4, 1))]
     with pytest.raises(ValueError, match=r"coefs_\[0\] must have shape \(3, 5\), got \(3, 4\)"):
         ours.predict(X)
@@ -254,13 +254,13 @@ def test_poisson_with_negative_targets_is_refused_before_training():
     X, y = regression_data()
     y = np.exp(X @ [0.3, 0.2, 0.1])
     est = MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), max_iter=5, random_state=0)
-    params = est.fit(X, y)._params.copy()
+    params = est.fit(X, y)._network.params.copy()
     y[0] = -1
     with pytest.raises(ValueError, match="poisson.* y >= 0"):
         est.set_params(warm_start=True).fit(X, y)
     with pytest.raises(ValueError, match="poisson.* y >= 0"):
         est.partial_fit(X, y)
-    np.testing.assert_array_equal(est._params, params)
+    np.testing.assert_array_equal(est._network.params, params)
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
@@ -274,7 +274,7 @@ def test_a_memory_mapped_model_trains_on(solver, tmp_path):
     est.fit(X, y)
     joblib.dump(est, tmp_path / "m.joblib")
     mapped = joblib.load(tmp_path / "m.joblib", mmap_mode="r")
-    assert not mapped._params.flags.writeable
+    assert not mapped._network.params.flags.writeable
     for m in (mapped, est):
         m.partial_fit(X, y)
     np.testing.assert_array_equal(mapped.predict(X), est.predict(X))

@@ -98,9 +98,7 @@ def test_the_file_size_limit_test_can_fail(tmp_path, monkeypatch):
         pickle.dump(_model((300, 300), seed=1), f)
     code = LIMITED_SAVE.replace(
         "import fastbp\n",
-        "import fastbp, fastbp._files as F\n"
-        "F.replace_file = lambda p, w: w(open(p, 'wb'))\n"
-        "import fastbp.io; fastbp.io.replace_file = F.replace_file\n",
+        "import fastbp, fastbp._archive as A\nA.replace_file = lambda p, w: w(open(p, 'wb'))\n",
     )
     proc = _child(code, path, tmp_path / "new.pkl")
     assert "OSError" in proc.stdout, proc.stderr[-2000:]

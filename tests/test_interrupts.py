@@ -267,10 +267,10 @@ def test_a_handler_the_user_installed_is_called_at_the_end_of_the_epoch():
     try:
         X, y = child.data("adam", 2000)
         est = child.make("adam", max_iter=4)
-        real = fastbp._engine.epoch_kernel
+        real = fastbp.Network._epoch_kernel
 
-        def epoch_kernel(*args):
-            kernel = real(*args)
+        def epoch_kernel(self, *args):
+            kernel = real(self, *args)
 
             def run(*a):
                 os.kill(os.getpid(), signal.SIGINT)  # held until the epoch is recorded
@@ -278,13 +278,13 @@ def test_a_handler_the_user_installed_is_called_at_the_end_of_the_epoch():
 
             return run
 
-        fastbp._engine.epoch_kernel = epoch_kernel
+        fastbp.Network._epoch_kernel = epoch_kernel
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 est.fit(X, y)
         finally:
-            fastbp._engine.epoch_kernel = real
+            fastbp.Network._epoch_kernel = real
         # the handler returned, so training went on: four epochs, one call each
         assert calls == [signal.SIGINT] * 4 and est.n_iter_ == 4
         assert not any("interrupted" in str(w.message) for w in caught)
@@ -298,13 +298,13 @@ def test_fits_in_other_threads_leave_the_handler_alone():
     import threading
 
     seen = []
-    real = fastbp._engine.epoch_kernel
+    real = fastbp.Network._epoch_kernel
 
-    def epoch_kernel(*args):
+    def epoch_kernel(self, *args):
         seen.append(signal.getsignal(signal.SIGINT))
-        return real(*args)
+        return real(self, *args)
 
-    fastbp._engine.epoch_kernel = epoch_kernel
+    fastbp.Network._epoch_kernel = epoch_kernel
     try:
         X, y = child.data("adam", 200)
         worker = threading.Thread(target=child.make("adam", max_iter=2).fit, args=(X, y))
@@ -312,7 +312,7 @@ def test_fits_in_other_threads_leave_the_handler_alone():
         worker.join()
         child.make("adam", max_iter=2).fit(X, y)
     finally:
-        fastbp._engine.epoch_kernel = real
+        fastbp.Network._epoch_kernel = real
     assert seen[0] is signal.default_int_handler  # the worker's fit
     assert seen[1].__self__.__class__.__name__ == "HeldInterrupt"  # the main thread's
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -253,7 +253,7 @@ def sgd_by_hand(net, X, Y, order, batch_size, lr, **kw):
 
 
 # [2, 3, 1] with batches of 4 trains row by row, [5, 16, 8, 2] with batches of 7 through
-# the batched path (_engine.epoch_kernel); orders: all rows, a shuffle, a subset with a
+# the batched path (Network._epoch_kernel); orders: all rows, a shuffle, a subset with a
 # repeat and a ragged last batch.
 @pytest.mark.parametrize("sizes,batch", [([2, 3, 1], 4), ([5, 16, 8, 2], 7)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -335,14 +335,14 @@ def test_train_epoch_uses_blas_threads_as_the_estimators(monkeypatch, sizes, bat
     # threads (None: not limited) on large layers.
     from threadpoolctl import threadpool_info
 
-    from fastbp import _engine
+    from fastbp._kernels import epochs
 
     def blas_threads():
         return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
 
     needs_two_cpus()
     Network([2, 2, 1]).train_epoch(np.zeros((3, 2)), np.zeros(3))  # loads SciPy's BLAS
-    before, seen, real = blas_threads(), [], _engine.run_epoch
+    before, seen, real = blas_threads(), [], epochs.run_epoch
     # With BLAS on one thread already, a limit to one is invisible and both cases pass.
     if min(before) == 1:
         pytest.skip(f"BLAS starts with {before} thread(s) (OPENBLAS_NUM_THREADS=1?)")
@@ -351,7 +351,7 @@ def test_train_epoch_uses_blas_threads_as_the_estimators(monkeypatch, sizes, bat
         seen.append(blas_threads())
         return real(*args)
 
-    monkeypatch.setattr(_engine, "run_epoch", spy)
+    monkeypatch.setattr(epochs, "run_epoch", spy)
     rng = np.random.RandomState(0)
     net = Network(sizes, random_state=0)
     net.train_epoch(rng.randn(300, sizes[0]), rng.randn(300, sizes[-1]), batch_size=batch)

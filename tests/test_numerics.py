@@ -80,7 +80,7 @@ def test_activations_and_derivatives_are_scikit_learns_bits(name, dtype):
         pytest.skip("plain Python computes float32's exp in double precision")
     from sklearn.neural_network._base import ACTIVATIONS, DERIVATIVES
 
-    from fastbp._activations import activate, backprop_derivative
+    from fastbp._kernels.activations import activate, backprop_derivative
     from fastbp._tables import HIDDEN_ACTIVATIONS
 
     code = HIDDEN_ACTIVATIONS[name]

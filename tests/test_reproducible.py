@@ -94,13 +94,14 @@ def record_blas_threads(setattr_=setattr):
     """A list that gets ``blas_threads()`` as each epoch kernel (sgd, adam) and
     each full-batch loss_gradient (lbfgs) runs: the threads BLAS has inside the
     fit, after fastbp's own rules. ``setattr_``: monkeypatch.setattr in a test."""
-    from fastbp import _engine
+    from fastbp import Network
+    from fastbp._kernels import passes
 
     seen = []
-    epoch_kernel, loss_gradient = _engine.epoch_kernel, _engine.loss_gradient
+    epoch_kernel, loss_gradient = Network._epoch_kernel, passes.loss_gradient
 
-    def spy_epoch_kernel(*args, **kwargs):
-        kernel = epoch_kernel(*args, **kwargs)
+    def spy_epoch_kernel(self, *args, **kwargs):
+        kernel = epoch_kernel(self, *args, **kwargs)
 
         def run_epoch(*a):
             seen.append(blas_threads())
@@ -112,8 +113,8 @@ def record_blas_threads(setattr_=setattr):
         seen.append(blas_threads())
         return loss_gradient(*args, **kwargs)
 
-    setattr_(_engine, "epoch_kernel", spy_epoch_kernel)
-    setattr_(_engine, "loss_gradient", spy_loss_gradient)
+    setattr_(Network, "_epoch_kernel", spy_epoch_kernel)
+    setattr_(passes, "loss_gradient", spy_loss_gradient)
     return seen
 
 
@@ -328,10 +329,10 @@ def test_lbfgs_runs_scipy_on_one_blas_thread_and_the_kernels_on_the_callers(monk
     needs_two_cpus()
     import scipy.optimize
 
-    from fastbp import _engine
+    from fastbp._kernels import passes
 
     seen = {"scipy": [], "kernels": []}
-    real_minimize, real_loss_gradient = scipy.optimize.minimize, _engine.loss_gradient
+    real_minimize, real_loss_gradient = scipy.optimize.minimize, passes.loss_gradient
 
     def minimize(*args, **kwargs):
         seen["scipy"].append(blas_threads())
@@ -342,7 +343,7 @@ def test_lbfgs_runs_scipy_on_one_blas_thread_and_the_kernels_on_the_callers(monk
         return real_loss_gradient(*args)
 
     monkeypatch.setattr(scipy.optimize, "minimize", minimize)
-    monkeypatch.setattr(_engine, "loss_gradient", loss_gradient)
+    monkeypatch.setattr(passes, "loss_gradient", loss_gradient)
     X, y, _ = big_data()
     est = fastbp.MLPRegressor(**{**BIG, "solver": "lbfgs", "max_iter": 3})
     with warnings.catch_warnings():

@@ -1,4 +1,4 @@
-"""The generated straight-line kernels of tiny networks (fastbp/_unrolled.py): the
+"""The generated straight-line kernels of tiny networks (fastbp/_kernels/generated.py): the
 same bits as the row-by-row kernel they stand in for, picked when they apply, and
 scikit-learn's numbers through the estimators."""
 
@@ -8,12 +8,16 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn import neural_network as sk
-from test_engine import epoch_arrays
 
 import fastbp
-from fastbp import Network, _unrolled
-from fastbp._engine import epoch_kernel, run_epoch, run_epoch_row_by_row
-from fastbp._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SGD
+from fastbp import Network
+from fastbp._kernels import generated as _unrolled
+from fastbp._kernels.codes import SGD
+from fastbp._kernels.epochs import run_epoch, run_epoch_row_by_row
+from fastbp._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+
+from helpers import epoch_groups
+from helpers import pick_epoch_kernel as epoch_kernel
 
 # Every hidden activation and every pair of output activation and loss, on shapes
 # with one and two hidden layers, one output and several.
@@ -49,11 +53,10 @@ def test_generated_kernel_gives_the_row_by_row_kernels_bits(sizes, hidden, out, 
                 results = []
                 for net, epoch in zip(nets, [run_epoch_row_by_row, kernel], strict=True):
                     data = sp.csr_matrix(X) if sparse else X.astype(dtype)
-                    arrays = epoch_arrays(net, data, Y.astype(dtype), sw.astype(dtype), idx, 1,
-                                          np.zeros((1, 0), dtype))  # fmt: skip
-                    args = (n, 1, *codes(hidden, out, loss), alpha, 0.5, SGD, 0.05, 0.0, True,
-                            0.9, 0.999, 1e-8, 0)  # fmt: skip
-                    results += [epoch(*arrays, *args) for _ in range(3)]
+                    args = epoch_groups(net, data, Y.astype(dtype), sw.astype(dtype), idx, 1,
+                                        np.zeros((1, 0), dtype), SGD, alpha, 0.0, LOSSES[loss],
+                                        0.5, 0.05)  # fmt: skip
+                    results += [epoch(*args) for _ in range(3)]
                 np.testing.assert_array_equal(nets[1].params, nets[0].params)
                 assert np.isfinite(nets[1].params).all()
                 assert results[3:] == results[:3]
@@ -64,11 +67,11 @@ def test_generated_kernel_refuses_what_it_does_not_do():
     kernel = epoch_kernel([1, 2, 1], 1, *codes("logistic", "identity", "squared_error"), True)
     net = Network([1, 2, 1], "logistic")
     X, Y = np.ones((4, 1)), np.ones((4, 1))
-    arrays = epoch_arrays(net, X, Y, np.ones(4), np.arange(4), 2, np.zeros((1, 0)))
     for batch, momentum in [(2, 0.0), (1, 0.9)]:
+        args = epoch_groups(net, X, Y, np.ones(4), np.arange(4), batch, np.zeros((1, 0)), SGD,
+                            0.0, momentum, lr=0.1)  # fmt: skip
         with pytest.raises(ValueError, match="plain SGD on batches of one row"):
-            kernel(*arrays, 4, batch, 1, 0, 0, 0.0, 1.0, SGD, 0.1, momentum, True, 0.9, 0.999,
-                   1e-8, 0)  # fmt: skip
+            kernel(*args)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +107,7 @@ def test_generated_source_is_one_statement_per_step():
 
 def test_source_dir_follows_numba_cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
-    assert _unrolled.source_dir() == tmp_path / "numba" / "fastbp_unrolled"
+    assert _unrolled.source_dir() == tmp_path / "numba" / "fastbp_generated"
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocked))
@@ -125,7 +128,7 @@ def test_module_file_is_rewritten_unless_it_holds_the_text(tmp_path, monkeypatch
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     text = _unrolled.source((1, 2, 1), *codes("logistic", "identity", "squared_error"))
     path = _unrolled.module_file(text)
-    assert path.parent == tmp_path / "fastbp_unrolled" and path.read_text() == text
+    assert path.parent == tmp_path / "fastbp_generated" and path.read_text() == text
     path.write_text("import os  # planted, or a torn write\n")
     assert _unrolled.module_file(text) == path and path.read_text() == text
     other = _unrolled.module_file(text.replace("(1, 2, 1)", "(1, 2, 2)"))

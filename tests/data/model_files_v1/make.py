@@ -38,7 +38,7 @@ def recorded(model, X):
         if model.loss == "poisson":  # fitted on the class labels
             y = test_io._data(np.float64, n=X.shape[0])[1]
         model.partial_fit(X, y)
-        out["params_after_partial_fit"] = model._params.copy()
+        out["params_after_partial_fit"] = model._network.params.copy()
     return out
 
 

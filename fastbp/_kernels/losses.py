@@ -2,7 +2,7 @@
 
 ``loss_and_delta`` reads the batch's outputs p (after the output activation)
 from the flat activation buffer at ``p_off`` (n rows of m), and the targets
-``Y`` and sample weights ``sw`` of the whole data set at rows
+Y and sample weights s of the whole data set (``protocol.Targets``) at rows
 ``rows[start:start + n]``. It returns the *unnormalised* sum  sum_i s_i l_i
 (callers divide by S = sum_i s_i), per sample:
 
@@ -18,16 +18,16 @@ delta_k = s_i dl/dz_k into ``deltas`` at ``d_off``: the seeds' output delta
 
 import math
 
-from ._config import jit_inline
-from ._tables import EXP, IDENTITY, LOG_LOSS, LOGISTIC, POISSON, SOFTMAX, SQUARED_ERROR
+from .codes import EXP, IDENTITY, LOG_LOSS, LOGISTIC, POISSON, SOFTMAX, SQUARED_ERROR
+from .config import jit_inline
 
 
 @jit_inline
-def loss_and_delta(acts, p_off, n, m, Y, sw, rows, start, loss, out_code, deltas, d_off):
+def loss_and_delta(acts, p_off, n, m, targets, rows, start, loss, out_code, deltas, d_off):
     """Return sum_i s_i l(y_i, p_i) over the batch, and write s_i * dl/dz for its
     rows into ``deltas`` at ``d_off``. One pass for both: as two functions, each
-    reading the rows, targets and weights, the seed network's epoch took ~10%
-    longer."""
+    reading the rows, targets and weights, small networks' epochs took longer."""
+    Y, sw = targets.Y, targets.weights
     # machine epsilon of the buffer's dtype: scikit-learn's clip for log_loss
     eps = 1.1920928955078125e-07 if acts.itemsize == 4 else 2.220446049250313e-16
     canonical = (

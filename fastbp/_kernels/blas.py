@@ -11,7 +11,7 @@ Why not ``np.dot`` on reshaped views: a view of a flat buffer is a new array,
 which needs Numba's reference counting (an atomic add and subtract per view per
 call) and so a separately compiled function to hold it; ``np.dot`` adds shape
 and layout checks; and every kernel that calls it compiles (and re-optimises)
-its implementation: ~1 s of a cold cache for a fit and a prediction.
+its implementation, seconds of a cold cache (DESIGN.md).
 
 BLAS is column-major: a row-major block of R rows and C columns is, to BLAS, a
 C x R matrix with leading dimension C, its transpose. So the row-major product
@@ -26,7 +26,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
-from ._config import jit_inline
+from .config import jit_inline
 
 _KINDS = {types.float32: "s", types.float64: "d"}
 
@@ -49,8 +49,22 @@ def matmul(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off):
         else:
             status = _xxgemv(False, n, k, b, b_off, n, a, a_off, c, c_off)
     else:
-        status = _xxgemm(trans_b, trans_a, n, m, k, b, b_off, k if trans_b else n,
-                         a, a_off, m if trans_a else k, c, c_off, n)  # fmt: skip
+        status = _xxgemm(
+            trans_b,
+            trans_a,
+            n,
+            m,
+            k,
+            b,
+            b_off,
+            k if trans_b else n,
+            a,
+            a_off,
+            m if trans_a else k,
+            c,
+            c_off,
+            n,
+        )
     if status != 0:
         raise RuntimeError("BLAS could not be loaded from scipy.linalg.cython_blas")
 
@@ -96,8 +110,9 @@ def _codegen(helper, layout, dtype):
             value, ty = values.pop(0), types_.pop(0)
             if c == "t":
                 flag = context.cast(builder, value, ty, types.boolean)
-                c_args.append(builder.select(flag, ir.Constant(char, ord("t")),
-                                             ir.Constant(char, ord("n"))))  # fmt: skip
+                c_args.append(
+                    builder.select(flag, ir.Constant(char, ord("t")), ir.Constant(char, ord("n")))
+                )
             elif c == "i":
                 c_args.append(context.cast(builder, value, ty, types.intp))
             else:  # "p"
@@ -106,9 +121,9 @@ def _codegen(helper, layout, dtype):
                 ptr = builder.gep(data, [context.cast(builder, off, off_ty, types.intp)])
                 c_args.append(builder.bitcast(ptr, void_p))
         fnty = ir.FunctionType(
-            ir.IntType(32), [char] + [char if c in "tz" else intp if c == "i" else void_p
-                                      for c in layout]
-        )  # fmt: skip
+            ir.IntType(32),
+            [char] + [char if c in "tz" else intp if c == "i" else void_p for c in layout],
+        )
         fn = cgutils.get_or_insert_function(builder.module, fnty, helper)
         return builder.call(fn, c_args)
 

@@ -22,8 +22,8 @@ import math
 
 from numba import uint64
 
-from ._config import jit_inline
-from ._tables import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
+from .codes import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
+from .config import jit_inline
 
 
 @jit_inline

@@ -7,19 +7,17 @@ batch's rows, and the step uses
     g = (grad + alpha W) / S   for the weights (the first ``n_coefs`` entries),
     g = grad / S               for the intercepts,
 
-the gradient ``_backward.finish_gradient`` would write, with the same rounding
+the gradient ``backward.finish_gradient`` would write, with the same rounding
 (S = 1, alpha = 0, n_coefs = 0 take ``grad`` as it is). Finishing and updating
 in one pass reads and writes the buffers once per batch instead of twice. The
-division by S is skipped when S = 1 (x / 1 = x: on the seed network the divisions
-were a tenth of an epoch), and is a product by 1 / S when S is a power of two
-(the same bits: ``per_batch``).
+division by S is skipped when S = 1 (x / 1 = x), and is a product by 1 / S when S
+is a power of two (the same bits: ``backward.per_batch``).
 
-The steps are inlined into ``_engine._step``, which the epoch kernels call once
-per batch: compiled once for both kernels (~0.5 s less of a cold cache per fit)
-at the cost of one call per batch. The plain SGD step of one weight or bias
-after one row (``swept``, ``stepped``) is taken inside the backward sweep of the
-row-by-row kernels (``_engine.run_epoch_row_by_row``, ``_unrolled``); the
-compiler inlines it there.
+The steps are inlined into ``epochs.take_step``, which the epoch kernels call
+once per batch: compiled once for all of them, at the cost of one call per batch
+(DESIGN.md). The plain SGD step of one weight or bias after one row (``swept``,
+``stepped``) is taken inside the backward sweep of the row-by-row kernels
+(``epochs.run_epoch_row_by_row``, ``generated``); the compiler inlines it there.
 
 Scalars are cast to the buffer's dtype where scikit-learn's NumPy code would do
 the same, so float32 training runs in float32.
@@ -33,7 +31,8 @@ the same, so float32 training runs in float32.
 
 import math
 
-from ._config import jit, jit_inline
+from .backward import exact_reciprocal, per_batch
+from .config import jit, jit_inline
 
 
 @jit_inline
@@ -58,38 +57,16 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
         _sgd_one(params, velocity, q, grad[q], s, inv, lr_, mu, nesterov)
 
 
-@jit_inline
-def exact_reciprocal(S):
-    """1 / S when x * (1 / S) is x / S for every x, that is when S is a power of two
-    (1, or a batch of 2^k unit-weight rows: every batch of the bench cases), within
-    2^+-100 so that S and 1 / S are exact in float32 too; else 0."""
-    if S == 1:  # a batch of one unit-weight row, without frexp's call
-        return 1.0
-    mantissa, exponent = math.frexp(S)
-    return 1.0 / S if mantissa == 0.5 and -100 < exponent < 100 else 0.0
-
-
-@jit_inline
-def per_batch(g, s, inv):
-    """g / s, the same bits faster: g itself when s is 1, g * inv when inv (from
-    ``exact_reciprocal``) is 1 / s exactly."""
-    if inv == 1:
-        return g
-    if inv != 0:
-        return g * inv
-    return g / s
-
-
 @jit
 def swept(w, a, d, alpha, a_, s, inv, lr):
     """Weight w after the plain SGD step for one row's gradient a * d, plus a_ * w when
     alpha (L2; a_ is alpha in w's dtype) is not 0: the step the row-by-row kernels
     take inside their backward sweep. Without L2 the + 0 w (which changes nothing but
-    the sign of a zero) is skipped: ~7% of the seed network's epoch.
+    the sign of a zero) is skipped.
 
-    A call rather than inlined (jit_inline): the compiler inlines it all the same,
-    while Numba's own inlining of its branches at every weight of a generated kernel
-    (``_unrolled``) cost seconds of compilation."""
+    A call rather than inlined (jit_inline): LLVM inlines it all the same, while
+    Numba's own inlining of its branches at every weight of a generated kernel
+    (``generated``) cost seconds of compilation."""
     return stepped(w, a * d if alpha == 0 else a * d + a_ * w, s, inv, lr)
 
 

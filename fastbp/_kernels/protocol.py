@@ -1,0 +1,114 @@
+"""How kernels are called: a few named groups of arguments, each built by one function.
+
+A kernel takes the groups it needs, in this order, and reads their fields by name
+(``net.params``, ``work.acts``, ``step.lr``):
+
+    data      X's rows: dense, or CSR                          ``data(X, dtype)``
+    targets   Y and the sample weights                         ``targets(Y, weights)``
+    rows      an int64 array of row numbers (the batch order)
+    net       the parameter buffer and the activation codes   ``net(params, hidden, output)``
+    work      the layer table and the buffers of a batch       ``work(sizes, cap, dtype)``
+    loss      the loss's code, L2 penalty and reporting scale  ``loss(code, alpha, scale)``
+    moments   the optimizer's buffers, laid out like params    ``moments(state)``
+    step      the optimizer's settings for the next steps      ``step(...)``
+
+A new setting is one field of one group, given by its builder. Each field always
+has the same type (the builders convert), so that the kernels compile once per
+dtype. The groups are namedtuples: Numba passes them as structs of their fields,
+and with reference counting off (``config``) handing a kernel a group of arrays
+allocates nothing.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .layout import layer_table
+
+Data = namedtuple("Data", "dense values indices indptr")
+Data.__doc__ = """X's rows. Dense: ``dense`` (n, n_features) C-ordered, the rest empty.
+CSR: ``values``, ``indices``, ``indptr`` (int64), and ``dense`` of shape (0, 0)."""
+
+Targets = namedtuple("Targets", "Y weights")
+Targets.__doc__ = "Y (n, n_outputs) C-ordered and the sample weights (n,), in the net's dtype."
+
+Net = namedtuple("Net", "params hidden output")
+Net.__doc__ = """The flat parameter buffer (all coefs, then all intercepts: ``layout``)
+and the codes of the hidden and output activations."""
+
+Work = namedtuple("Work", "table cap acts deltas grad tmp")
+Work.__doc__ = """For batches of up to ``cap`` rows: the layer table (``layout``), the
+activations and deltas of every layer, a gradient laid out like the params, and
+scratch space as large as the largest weight matrix."""
+
+Loss = namedtuple("Loss", "code alpha scale")
+Loss.__doc__ = """The loss's code, the L2 penalty alpha, and the factor applied to the
+loss as reported (scikit-learn averages squared_error over the outputs)."""
+
+Moments = namedtuple("Moments", "first second")
+Moments.__doc__ = """The optimizer's buffers, laid out like the params: SGD's velocity
+(twice; never read when momentum is 0), or Adam's first and second moments."""
+
+Step = namedtuple("Step", "solver lr momentum nesterov beta_1 beta_2 epsilon t")
+Step.__doc__ = """The optimizer's code and settings for an epoch's steps, and ``t``,
+the number of Adam steps taken before it."""
+
+_NO_INT = np.empty(0, dtype=np.int64)
+
+
+def data(X, dtype):
+    """X (dense or sparse) as the kernels read it; a copy only where needed."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        return Data(
+            np.empty((0, 0), dtype=dtype),
+            np.ascontiguousarray(X.data, dtype=dtype),
+            np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.indptr, dtype=np.int64),
+        )
+    return Data(np.ascontiguousarray(X, dtype=dtype), np.empty(0, dtype=dtype), _NO_INT, _NO_INT)
+
+
+def targets(Y, weights):
+    return Targets(Y, weights)
+
+
+def net(params, hidden, output):
+    return Net(params, int(hidden), int(output))
+
+
+def work(sizes, cap, dtype):
+    """New work buffers for batches of up to ``cap`` rows of a network of ``sizes``."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    n_params = int((sizes[:-1] * sizes[1:]).sum() + sizes[1:].sum())
+    return Work(
+        layer_table(sizes, cap),
+        int(cap),
+        np.empty(cap * int(sizes.sum()), dtype=dtype),
+        np.empty(cap * int(sizes[1:].sum()), dtype=dtype),
+        np.empty(n_params, dtype=dtype),
+        np.empty(int((sizes[:-1] * sizes[1:]).max()), dtype=dtype),
+    )
+
+
+def loss(code, alpha=0.0, scale=1.0):
+    return Loss(int(code), float(alpha), float(scale))
+
+
+def moments(state):
+    """The rows of an optimizer state array (1 or 2, n_params)."""
+    return Moments(state[0], state[-1])
+
+
+def step(solver, lr, momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8, t=0):
+    return Step(
+        int(solver),
+        float(lr),
+        float(momentum),
+        bool(nesterov),
+        float(beta_1),
+        float(beta_2),
+        float(epsilon),
+        int(t),
+    )
