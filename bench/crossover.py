@@ -373,7 +373,7 @@ def main(argv=None):
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(
         f"# numpy {np.__version__}, numba {numba.__version__}; "
-        f"BLAS_MIN_FLOPS in fastbp/_config.py: {BLAS_MIN_FLOPS}"
+        f"BLAS_MIN_FLOPS in fastbp/_kernels/config.py: {BLAS_MIN_FLOPS}"
     )
     try:  # np.dot in compiled code calls SciPy's BLAS
         import scipy.linalg  # noqa: F401
