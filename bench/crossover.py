@@ -33,6 +33,8 @@ import time
 import numba
 import numpy as np
 
+from fastbp._files import replace_text
+
 # the options fastbp compiles its kernels with (without the on-disk cache), and the
 # two paths of each product as fastbp's kernels take them: the loops and the BLAS call
 from fastbp._kernels.backward import (
@@ -406,11 +408,11 @@ def main(argv=None):
         args.zeros, args.seed, log,
     )  # fmt: skip
     if args.csv:
-        with open(args.csv, "w") as f:
-            f.write("dtype,product,n,k,m,nkm,loops_s,blas_s,ratio,rounds_blas_won\n")
-            for c, (loops, blas, won) in med.items():
-                f.write(",".join(str(x) for x in c) + f",{nkm(c)},{loops:.4e},{blas:.4e},")
-                f.write(f"{loops / blas:.3f},{won}\n")
+        lines = ["dtype,product,n,k,m,nkm,loops_s,blas_s,ratio,rounds_blas_won"]
+        for c, (loops, blas, won) in med.items():
+            figures = f"{nkm(c)},{loops:.4e},{blas:.4e},{loops / blas:.3f},{won}"
+            lines.append(",".join(str(x) for x in c) + "," + figures)
+        replace_text(args.csv, "\n".join(lines) + "\n")
     report(med, args.rounds, BLAS_MIN_FLOPS)
     log(f"total {time.perf_counter() - t0:.1f} s")
 

@@ -51,36 +51,41 @@ class _SavedState:
     """What a fit may change of an estimator, kept to put back if the fit raises.
 
     The attributes are kept as they are (a fit replaces them) but for what a fit
-    changes in place: the parameter buffers and the optimizer's, whose values are
-    copied, the network's and the optimizer's own attributes, and the lists
-    ``loss_curve_`` and ``validation_scores_``, whose items are. A RandomState
-    passed as ``random_state`` is the caller's and keeps the draws made.
+    changes in place: the network's and the optimizer's own attributes, and the
+    lists ``loss_curve_`` and ``validation_scores_``, whose items are copied; and,
+    for a fit that goes on from the model (``copy_buffers``: warm_start, partial_fit),
+    the values of the parameter buffer and the optimizer's, which it trains in
+    place. A fit from scratch trains a new network with a new optimizer. (Early
+    stopping's best weights are replaced, never written.) A RandomState passed as
+    ``random_state`` is put back too, so that a call that raises draws nothing;
+    NumPy's global generator (``random_state=None``) keeps the draws made.
     """
 
-    def __init__(self, est):
+    def __init__(self, est, copy_buffers):
         self.attributes = dict(est.__dict__)
         self.values = []  # (array, copy of its values)
         # the objects whose attributes a fit replaces: (object, its attributes)
         self.objects = []
-        arrays = [self.attributes.get("_best_params")]
+        network = self.attributes.get("_network")
         for name in ("_network", "_optimizer"):
             obj = self.attributes.get(name)
-            if obj is not None:
-                self.objects.append((obj, dict(vars(obj))))
-                arrays.append(obj.params if name == "_network" else obj.state)
-        for a in arrays:
+            if obj is None:
+                continue
+            self.objects.append((obj, dict(vars(obj))))
+            a = obj.params if name == "_network" else obj.state
             # read-only buffers (memory-mapped) are trained on copies, never written
-            if (
-                isinstance(a, np.ndarray)
-                and a.flags.writeable
-                and all(a is not b for b, _ in self.values)
-            ):
-                self.values.append((a, a.copy()))
+            if copy_buffers and a.flags.writeable:
+                # into buffers the network keeps: fresh ones each call cost more
+                copy = network._kept(("undo", name, a.shape), lambda a=a: np.empty_like(a))
+                np.copyto(copy, a)
+                self.values.append((a, copy))
         self.lists = {
             name: list(value)
             for name in ("loss_curve_", "validation_scores_")
             if isinstance(value := self.attributes.get(name), list)
         }
+        rng = est.random_state
+        self.rng = (rng, rng.get_state()) if isinstance(rng, np.random.RandomState) else None
 
     def restore(self, est):
         for array, values in self.values:
@@ -90,6 +95,8 @@ class _SavedState:
             vars(obj).update(fields)
         for name, items in self.lists.items():
             self.attributes[name][:] = items
+        if self.rng is not None:
+            self.rng[0].set_state(self.rng[1])
         est.__dict__.clear()
         est.__dict__.update(self.attributes)
 
@@ -251,25 +258,24 @@ class BaseMLP(BaseEstimator):
         model is put back as it was before the call. Ctrl-C stops an sgd or adam fit
         after the epoch that was running, which is kept (``_interrupts``).
         ``first_call``: the classifier's set-up of a first partial_fit, run inside."""
-        saved = _SavedState(self)
-        with HeldInterrupt() as interrupt:
-            try:
-                if first_call is not None:
-                    first_call()
-                self._fit_held(X, y, sample_weight, incremental, interrupt)
-            except BaseException:
-                saved.restore(self)
-                raise
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        saved = _SavedState(self, copy_buffers=not first_pass)
+        try:
+            if first_call is not None:
+                first_call()
+            self._fit_all(X, y, sample_weight, incremental, first_pass)
+        except BaseException:
+            saved.restore(self)
+            raise
         return self
 
-    def _fit_held(self, X, y, sample_weight, incremental, interrupt):
+    def _fit_all(self, X, y, sample_weight, incremental, first_pass):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
         hidden_layer_sizes = list(hidden_layer_sizes)
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
         check_sparse_structure(X)
         X, y, labels = self._validate_input(X, y, incremental, reset=first_pass)
@@ -303,11 +309,14 @@ class BaseMLP(BaseEstimator):
         dtype = self._network.dtype
         data = protocol.data(X, dtype)
         sw = np.ones(X.shape[0], dtype) if sample_weight is None else sample_weight.astype(dtype)
-        with single_blas_thread_off_main(), self._blas_threads(X.shape[0]):
-            if self.solver in STOCHASTIC_SOLVERS:
-                self._fit_stochastic(data, X.shape[0], y, sw, sample_weight, incremental, interrupt)
-            else:
-                self._fit_lbfgs(data, y, sw, interrupt)
+        # Ctrl-C held from here (_interrupts): before, it raises and the fit is undone
+        with HeldInterrupt() as interrupt:
+            with single_blas_thread_off_main(), self._blas_threads(X.shape[0]):
+                if self.solver in STOCHASTIC_SOLVERS:
+                    args = (data, X.shape[0], y, sw, sample_weight, incremental, interrupt)
+                    self._fit_stochastic(*args)
+                else:
+                    self._fit_lbfgs(data, y, sw, interrupt)
 
         if not np.isfinite(self._network.params).all():
             raise ValueError(
@@ -385,7 +394,7 @@ class BaseMLP(BaseEstimator):
         if sw.sum(dtype=np.float64) == 0:  # negative weights cancelling out
             raise ZeroDivisionError(ZERO_WEIGHTS)
         net, n = self._network, Y.shape[0]
-        work = protocol.work(net.layer_sizes, min(n, CHUNK_ROWS), Y.dtype)
+        work = net._training_work(min(n, CHUNK_ROWS))
         targets, loss = protocol.targets(Y, sw), self._loss()
         rows = np.arange(n, dtype=np.int64)
         params = net.params
@@ -482,7 +491,7 @@ class BaseMLP(BaseEstimator):
         Y = self._kernel_targets(y)  # after the checks scikit-learn makes before its loss
 
         loss, targets = self._loss(), protocol.targets(Y, sw)
-        work = protocol.work(net.layer_sizes, batch_size, params.dtype)
+        work = net._training_work(batch_size)
         # Each epoch's row order, train_rows[order]; without a validation split
         # train_rows is arange(n), and the kernel reads ``order`` itself.
         order = np.arange(n_train, dtype=np.int64)

@@ -1,17 +1,20 @@
-"""Ctrl-C during a fit, taken where the model's state is whole.
+"""Ctrl-C during training, taken where the model's state is whole.
 
 Python raises KeyboardInterrupt between any two bytecodes. Raised between an
 epoch kernel's return and the bookkeeping of that epoch, it left the weights one
-epoch ahead of ``n_iter_``, ``loss_curve_`` and the optimizer. So while a fit runs
-on the main thread, SIGINT only records that it came (``HeldInterrupt``), and the
-fit asks at the points where its state is whole: after each epoch (the epoch is
-kept, and the fit stops as scikit-learn's does on Ctrl-C), before each L-BFGS
-evaluation (the fit raises KeyboardInterrupt, as scikit-learn's does). One that
-comes after the last such point is delivered when the fit returns.
+epoch ahead of ``n_iter_``, ``loss_curve_`` and the optimizer. So while a fit
+trains on the main thread, SIGINT only records that it came (``HeldInterrupt``),
+and the fit asks at the points where its state is whole: after each epoch (the
+epoch is kept, and the fit stops as scikit-learn's does on Ctrl-C), before each
+L-BFGS evaluation (the fit raises KeyboardInterrupt, as scikit-learn's does, and
+is undone). One that comes after the last such point is delivered when the
+training ends. ``_files.replace_file`` holds SIGINT the same way while it writes.
 
 Only the main thread receives signals in Python, and only it may set their
 handlers: fits in other threads run without one. A handler the user installed
-is kept and called at the same points, in place of the default one.
+is kept and called at the same points, in place of the default one; SIG_IGN and
+SIG_DFL are left alone. Inside a held block, a nested one (a fit in a fit)
+passes what it takes to the outer one, which stops too.
 """
 
 import signal
@@ -21,11 +24,11 @@ import threading
 class HeldInterrupt:
     """``with HeldInterrupt() as interrupt:``: SIGINT is held inside the block.
 
-    ``interrupt.take()`` returns True (once) if a held SIGINT is to stop the work
-    here: the handler that was installed raised KeyboardInterrupt for it (the
-    default handler does). Any other exception from that handler propagates; a
-    handler that returns lets the work go on. A SIGINT still held when the block
-    ends is delivered then.
+    ``interrupt.take()`` returns True (once per SIGINT) if a held SIGINT is to stop
+    the work here: the handler that was installed raised KeyboardInterrupt for it
+    (the default handler does). Any other exception from that handler propagates;
+    a handler that returns lets the work go on. A SIGINT still held when the block
+    ends is delivered then, whether the block ended normally or by an exception.
     """
 
     def __init__(self):
@@ -49,6 +52,9 @@ class HeldInterrupt:
         if self._held is None:
             return False
         held, self._held = self._held, None
+        if isinstance(getattr(self._previous, "__self__", None), HeldInterrupt):
+            self._previous(*held)  # an outer held block: it is told, and this one stops
+            return True
         try:
             self._previous(*held)
         except KeyboardInterrupt:
@@ -56,16 +62,15 @@ class HeldInterrupt:
         return False
 
     def raise_if_held(self):
-        """Deliver a held SIGINT now: the previous handler's KeyboardInterrupt propagates."""
-        if self._held is not None:
-            held, self._held = self._held, None
-            self._previous(*held)
+        """Deliver a held SIGINT now: KeyboardInterrupt, if the previous handler raises it."""
+        if self.take():
+            raise KeyboardInterrupt
 
     def __exit__(self, exc_type, exc, tb):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             previous, self._previous = self._previous, None
-            if self._held is not None and exc_type is None:
+            if self._held is not None:
                 held, self._held = self._held, None
                 previous(*held)
         return False

@@ -1,6 +1,7 @@
 """The ``fastbp`` command line."""
 
 import argparse
+import os
 import sys
 import time
 
@@ -176,9 +177,16 @@ def demo(args):
         plot_loss_curve(ours, ax=ax)
         ax.set_title(f"{name}: fastbp and scikit-learn")
     fig.tight_layout()
-    replace_file(args.png, lambda f: fig.savefig(f, format="png"))
+    save_figure(fig, args.png)
     print(f"\nloss curves written to {args.png}")
     return 0
+
+
+def save_figure(fig, path):
+    """Write ``fig`` to ``path`` whole (``_files``), in the format its name says, as
+    savefig infers it from a path (a PNG when the name says none)."""
+    kind = os.path.splitext(os.fspath(path))[1][1:].lower() or "png"
+    replace_file(path, lambda f: fig.savefig(f, format=kind))
 
 
 NO_SUITE = """\

@@ -185,18 +185,19 @@ class Network:
     # ----- the parameter store -----
 
     def _set_params(self, params):
-        """Make ``params`` the storage, with views into it."""
-        self._params = params
-        self._coefs = Views(params, self._layer_sizes, coef_view, "coefs")
-        self._intercepts = Views(params, self._layer_sizes, intercept_view, "intercepts")
-        self._net = protocol.net(params, self._hidden, self._out)
+        """Make ``params`` the storage, with views into it: all in one assignment, so
+        that a Ctrl-C cannot leave views of another buffer."""
+        coefs, intercepts = self._views("coefs", "intercepts", params)
+        net = protocol.net(params, self._hidden, self._out)
+        self._params, self._coefs, self._intercepts, self._net = params, coefs, intercepts, net
 
-    def _views(self, coefs_name, intercepts_name):
-        """New lists of views into the buffer, named for error messages (the
-        estimators' ``coefs_`` and ``intercepts_``)."""
+    def _views(self, coefs_name, intercepts_name, params=None):
+        """New lists of views into the buffer (or ``params``), named for error messages
+        (the estimators' ``coefs_`` and ``intercepts_``)."""
+        params = self._params if params is None else params
         return (
-            Views(self._params, self._layer_sizes, coef_view, coefs_name),
-            Views(self._params, self._layer_sizes, intercept_view, intercepts_name),
+            Views(params, self._layer_sizes, coef_view, coefs_name),
+            Views(params, self._layer_sizes, intercept_view, intercepts_name),
         )
 
     def _assign(self, coefs, intercepts, names=("coefs", "intercepts")):
@@ -218,7 +219,7 @@ class Network:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for name in ("_coefs", "_intercepts", "_net", "_epoch_buffers"):  # remade from params
+        for name in ("_coefs", "_intercepts", "_net", "_kept_buffers"):  # remade from params
             state.pop(name, None)
         return state
 
@@ -501,20 +502,19 @@ class Network:
                     protocol.Moments(velocity, velocity),
                     protocol.step(SGD, learning_rate),
                 )
-            value = total / rows.shape[0]
-            finite = math.isfinite(value) and np.isfinite(self._params).all()
+            value = float(total / rows.shape[0])
+            if not (math.isfinite(value) and np.isfinite(self._params).all()):
+                raise FloatingPointError(
+                    f"Training diverged to non-finite values in {np.dtype(self.dtype).name}; "
+                    "params are left as they were before this epoch. Lower learning_rate or "
+                    "scale X down."
+                )
+            return value
         except BaseException:
-            # Ctrl-C lands once the kernel has returned: a call that raises is undone
+            # a call that raises is undone: a divergence, or Ctrl-C, which lands once
+            # the kernel has returned
             self._params[...] = before
             raise
-        if not finite:
-            self._params[...] = before
-            raise FloatingPointError(
-                f"Training diverged to non-finite values in {np.dtype(self.dtype).name}; "
-                "params are left as they were before this epoch. Lower learning_rate or "
-                "scale X down."
-            )
-        return float(value)
 
     def _trusted_training_data(self, X, y, loss, sample_weight, alpha):
         """``_check_training_data`` for check_input=False: the arrays as they are, once
@@ -544,11 +544,27 @@ class Network:
 
     def _train_buffers(self, cap, loss):
         """train_epoch's kernel, work buffers and BLAS thread rule for batches of
-        ``cap`` rows and the ``loss`` code, kept between calls (making them anew cost
-        more than a small network's epoch)."""
-        kept = getattr(self, "_epoch_buffers", None)
-        if kept is None or kept[1].cap != cap or kept[3] != loss:
-            work = protocol.work(self.layer_sizes, cap, self.dtype)
-            epoch = self._epoch_kernel(cap, loss, True)
-            kept = self._epoch_buffers = (epoch, work, self._one_blas_thread(cap), loss)
-        return kept[:3]
+        ``cap`` rows and the ``loss`` code."""
+        make = lambda: (  # noqa: E731
+            self._epoch_kernel(cap, loss, True),
+            self._training_work(cap),
+            self._one_blas_thread(cap),
+        )
+        return self._kept(("train_epoch", cap, loss), make)
+
+    def _training_work(self, cap):
+        """Work buffers for training in batches of ``cap`` rows, kept (``_kept``). Not for
+        predictions, which may run in several threads at once on one model."""
+        return self._kept(("work", cap), lambda: protocol.work(self._layer_sizes, cap, self._dtype))
+
+    def _kept(self, key, make):
+        """``make()``, made once per ``key`` and kept with the network (not pickled).
+        Buffers made anew on every call cost more than a small network's epoch, and
+        on a large one the pages of fresh memory cost more than the work of a short
+        ``partial_fit`` (DESIGN.md)."""
+        kept = self.__dict__.setdefault("_kept_buffers", {})
+        if key not in kept:
+            if len(kept) >= 16:  # (batch sizes that keep changing)
+                kept.clear()
+            kept[key] = make()
+        return kept[key]

@@ -11,6 +11,7 @@ estimator, details). MODE says where the SIGINTs come from:
 - ``sweep``: from this process (``os.kill``), at the m-th line fastbp's Python code
   runs in the fit, for every m from the first line to past the last: every moment
   between two lines of the fit's bookkeeping, for short fits.
+- ``assign``: from this process, at each line of a Network's weights assignment.
 - ``spots``: from this process, at named moments: while the first epoch's kernel
   runs (from another thread, the kernel holding no GIL), during an early-stopping
   validation pass, during the third of a series of partial_fit calls, during an
@@ -268,8 +269,34 @@ def run_spot(spot, config, where, nth, wait):
     return config, how, est, (spot, calls, during)
 
 
+def run_assign(out):
+    """``net.coefs = [...]`` with a SIGINT at each line of fastbp's code it runs: the
+    old params, the new ones, then (how it ended, the params) per line."""
+    net = fastbp.Network([3, 4, 2], "tanh", random_state=0)
+    old = net.params.copy()
+    new_coefs = [np.full((3, 4), 0.5), np.full((4, 2), -0.5)]
+    outcomes, m = [old, None], 0
+    while True:
+        m += 1
+        net.params = old
+        tracer = LineSignal(m)
+        sys.settrace(tracer)
+        try:
+            net.coefs = new_coefs
+            how = "returned"
+        except KeyboardInterrupt:
+            how = "raised"
+        finally:
+            sys.settrace(None)
+        outcomes.append((how, net.params.copy()))
+        if tracer.count < m:
+            outcomes[1] = net.params.copy()  # the whole assignment, uninterrupted
+            return outcomes
+
+
 if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
-    outcomes = {"random": run_random, "sweep": run_sweep, "spots": run_spots}[mode](out)
+    runs = {"random": run_random, "sweep": run_sweep, "spots": run_spots, "assign": run_assign}
+    outcomes = runs[mode](out)
     with open(out, "wb") as f:
         pickle.dump(outcomes, f)
