@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean clean-cache fuzz
+.PHONY: demo test test-fast test-boundscheck lint bench clean clean-cache fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,6 +25,17 @@ test: lint
 	# The kernels again as plain Python, so their source is exercised too.
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -m "not slow" tests
 
+# The inner loop: compiled, without the slow tests and the Dask cluster (under a
+# minute with a warm cache).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x -m "not slow and not cluster" tests
+
+# Every index into a buffer inside a kernel bounds-checked (its own Numba cache, as
+# bounds-checked code is compiled apart): an out-of-bounds read or write is an
+# IndexError instead of garbage. BLAS calls through pointers are not checked.
+test-boundscheck: $(STAMP)
+	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(CURDIR)/.boundscheck-cache $(PY) -m pytest -q -m "not slow" tests
+
 # The property tests with many random examples each (the "fuzz" profile of tests/conftest.py).
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_properties.py
@@ -42,7 +53,7 @@ bench: $(STAMP)
 # that others call from other files, drop the cache.
 clean-cache:
 	find fastbp -name '*.nbi' -delete -o -name '*.nbc' -delete
-	rm -rf fastbp/__pycache__/unrolled
+	rm -rf fastbp/_kernels/__pycache__/generated .boundscheck-cache
 
 clean: clean-cache
 	rm -rf $(VENV) build *.egg-info fastbp/__pycache__

@@ -1,6 +1,10 @@
-"""Helpers shared by the tests."""
+"""Helpers shared by the tests: comparing models, the machine's BLAS threads, calling
+the kernels."""
+
+import os
 
 import numpy as np
+import pytest
 
 MISSING = "<missing>"
 
@@ -93,3 +97,75 @@ def pick_epoch_kernel(sizes, batch, hidden, out, loss, plain_sgd):
     outputs = {code: name for name, code in OUTPUT_ACTIVATIONS.items()}
     net = Network(sizes, names[hidden], outputs[out])
     return net._epoch_kernel(batch, loss, plain_sgd)
+
+
+# ------------------------------------------------------------- comparing models ----
+
+
+def assert_same_model(
+    ours,
+    theirs,
+    X=None,
+    rtol=1e-9,
+    atol=None,
+    *,
+    fitted=False,
+    dtypes=False,
+    predict_atol=None,
+    agreement=None,
+):
+    """Two fitted MLP estimators (fastbp's and scikit-learn's, or two of fastbp's) hold
+    the same weights, to ``rtol`` (and ``atol``, by default rtol * 1e-3); with
+    ``dtypes``, of the same dtypes; with ``fitted``, the same fitted attributes too
+    (iterations, curves, best scores); with X, they predict the same values (to
+    ``predict_atol``, by default ``atol``) and class labels (the share
+    ``agreement`` of them, by default all when rtol < 1e-6, else 98%)."""
+    atol = rtol * 1e-3 if atol is None else atol
+    predict_atol = atol if predict_atol is None else predict_atol
+    agreement = (1.0 if rtol < 1e-6 else 0.98) if agreement is None else agreement
+    if fitted:
+        assert ours.n_iter_ == theirs.n_iter_
+        assert ours.t_ == theirs.t_
+        assert ours.n_layers_ == theirs.n_layers_ and ours.n_outputs_ == theirs.n_outputs_
+        assert ours.out_activation_ == theirs.out_activation_
+        assert ours.n_features_in_ == theirs.n_features_in_
+        np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=rtol)
+        for name in ("loss_curve_", "validation_scores_"):
+            if getattr(theirs, name, None) is None:
+                assert getattr(ours, name, None) is None
+            else:
+                np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=rtol)
+        for name in ("best_loss_", "best_validation_score_"):
+            a, b = getattr(ours, name, None), getattr(theirs, name, None)
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=rtol)
+    assert len(ours.coefs_) == len(theirs.coefs_)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        assert a.shape == b.shape and (not dtypes or a.dtype == b.dtype)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    if X is None:
+        return
+    if hasattr(theirs, "classes_"):
+        np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+        np.testing.assert_allclose(
+            ours.predict_proba(X), theirs.predict_proba(X), rtol=rtol, atol=atol
+        )
+        assert (ours.predict(X) == theirs.predict(X)).mean() >= agreement
+    else:
+        np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=rtol, atol=predict_atol)
+
+
+# ------------------------------------------------------------------- the machine ----
+
+
+def needs_two_cpus():
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 CPUs to run BLAS on 2 threads")
+
+
+def blas_threads():
+    """The thread counts of the loaded BLAS libraries (numpy's and scipy's)."""
+    from threadpoolctl import threadpool_info
+
+    return sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})

@@ -32,6 +32,7 @@ import pytest
 pytest.importorskip("dask")
 pytest.importorskip("distributed")
 pytest.importorskip("dask_ml")
+pytestmark = pytest.mark.cluster
 
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
@@ -44,6 +45,8 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_validate  # noqa:
 from sklearn.utils import check_random_state  # noqa: E402
 
 from fastbp import MLPClassifier, MLPRegressor  # noqa: E402
+
+from helpers import assert_same_model  # noqa: E402
 
 DASK_VERSION = tuple(int(p) for p in dask.__version__.split(".")[:2])
 CHUNK = 50  # rows per dask chunk: 12 chunks of 600 rows
@@ -85,9 +88,8 @@ def ran_on_workers(tasks, client):
     return len(tasks) > 0 and {t["worker"] for t in tasks} <= workers
 
 
-def assert_same_model(a, b, rtol=1e-12):
-    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
-        np.testing.assert_allclose(p, q, rtol=rtol, atol=1e-14)
+def same_weights(a, b):
+    assert_same_model(a, b, rtol=1e-12, atol=1e-14)
 
 
 def test_incremental_on_many_chunks_is_partial_fit_chunk_by_chunk(client, data):
@@ -106,7 +108,7 @@ def test_incremental_on_many_chunks_is_partial_fit_chunk_by_chunk(client, data):
         local.partial_fit(X[start : start + CHUNK], y[start : start + CHUNK])
 
     fitted = inc.estimator_
-    assert_same_model(fitted, local)
+    same_weights(fitted, local)
     np.testing.assert_allclose(fitted.loss_curve_, local.loss_curve_, rtol=1e-12)
     assert len(fitted.loss_curve_) == 12 and fitted.t_ == local.t_ == X.shape[0]
     np.testing.assert_allclose(predicted, local.predict(X), rtol=1e-12, atol=1e-14)
@@ -165,7 +167,7 @@ def test_incremental_search_cv_scores_every_model_as_a_replay_here(client, data)
         for calls, score in recorded.items():
             np.testing.assert_allclose(score, replayed[calls], rtol=1e-12)
         if model_id == search.best_index_:
-            assert_same_model(search.best_estimator_, model)
+            same_weights(search.best_estimator_, model)
             assert search.best_score_ == pytest.approx(replayed[search.max_iter], rel=1e-12)
     scores = [search.model_history_[i][-1]["score"] for i in range(4)]
     assert search.best_index_ == int(np.argmax(scores))
@@ -198,11 +200,11 @@ def test_grid_search_on_the_cluster_is_the_grid_search_here(client, data):
     for key in [f"split{i}_test_score" for i in range(3)] + ["mean_test_score"]:
         np.testing.assert_allclose(remote.cv_results_[key], local.cv_results_[key], rtol=1e-12)
     assert remote.best_params_ == local.best_params_
-    assert_same_model(remote.best_estimator_, local.best_estimator_)
+    same_weights(remote.best_estimator_, local.best_estimator_)
 
     # The fitted estimators came back from the worker processes, pickled.
     for theirs, ours in zip(remote_cv["estimator"], local_cv["estimator"]):
-        assert_same_model(theirs, ours)
+        same_weights(theirs, ours)
         np.testing.assert_allclose(theirs.loss_curve_, ours.loss_curve_, rtol=1e-12)
         np.testing.assert_allclose(theirs.predict_proba(X), ours.predict_proba(X), rtol=1e-12)
     np.testing.assert_allclose(remote_cv["test_score"], local_cv["test_score"], rtol=1e-12)

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from numba import njit
 from numba.core.config import DISABLE_JIT
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 from fastbp import MLPRegressor, Network
@@ -325,7 +326,7 @@ def test_fit_allocations_do_not_grow_with_epochs_or_batches(early_stopping):
                            n_iter_no_change=1000, early_stopping=early_stopping)  # fmt: skip
         before = rtsys.get_allocation_stats().alloc
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X, y)
         assert est.n_iter_ == epochs
         return rtsys.get_allocation_stats().alloc - before

@@ -2,7 +2,6 @@
 dtypes, feature names, class weights, errors (each compared with scikit-learn's)."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 
 from fastbp import MLPClassifier, MLPRegressor
 
-warnings.filterwarnings("ignore", category=UserWarning)
+# the fits here are a few epochs long
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture
@@ -86,6 +86,8 @@ def test_dtype_in_dtype_out(dtype, solver):
     assert clf.predict_proba(X).dtype == dtype
 
 
+# predicting arrays with a model fitted on a DataFrame: scikit-learn's UserWarning
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_integer_boolean_and_pandas_input(data):
     X, y = data
     Xi = (X * 10).astype(np.int64)

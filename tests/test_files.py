@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import fastbp
 from fastbp import MLPRegressor, _files
@@ -31,7 +32,7 @@ def _model(hidden, seed=0):
     rng = np.random.RandomState(seed)
     X, y = rng.normal(size=(50, 8)), rng.normal(size=50)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         return MLPRegressor(hidden_layer_sizes=hidden, max_iter=2, random_state=seed).fit(X, y)
 
 

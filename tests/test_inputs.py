@@ -22,18 +22,16 @@ from sklearn.exceptions import NotFittedError
 import fastbp
 from fastbp import Network
 
+import helpers
+
 MODULES = {"fastbp": fastbp, "sk": sk}
 KINDS = ["MLPRegressor", "MLPClassifier"]
 REG, CLF = KINDS
 SOLVERS = ["sgd", "adam", "lbfgs"]
 
 
-@pytest.fixture(autouse=True)
-def _no_convergence_noise():
-    # Three epochs never converge; the warnings are compared in test_parity.py.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+# Three epochs never converge; the warnings are compared in test_parity.py.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def make_data(kind, n=30, p=5, seed=0):
@@ -76,19 +74,8 @@ def assert_same_error(kind, call, exact=True, keywords=(), **params):
 
 
 def assert_same_model(ours, theirs, X=None, rtol=1e-9):
-    assert len(ours.coefs_) == len(theirs.coefs_)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
-        assert a.shape == b.shape and a.dtype == b.dtype
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
-    if X is not None:
-        if hasattr(theirs, "classes_"):
-            np.testing.assert_array_equal(ours.classes_, theirs.classes_)
-            np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
-            np.testing.assert_allclose(
-                ours.predict_proba(X), theirs.predict_proba(X), rtol=rtol, atol=rtol * 1e-3
-            )
-        else:
-            np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=rtol, atol=1e-12)
+    """The same weights and dtypes; the same labels, and values to 1e-12."""
+    helpers.assert_same_model(ours, theirs, X, rtol, dtypes=True, predict_atol=1e-12, agreement=1)
 
 
 def assert_same_fit(kind, fit, X_check=None, **params):
@@ -471,6 +458,8 @@ NON_INTEGER_SIZES = [
 
 
 @pytest.mark.parametrize("kind", KINDS)
+# scikit-learn casts a complex size to real, with numpy's warning, before it fails
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
 @pytest.mark.parametrize("sizes", NON_INTEGER_SIZES, ids=repr)
 def test_non_integer_hidden_layer_sizes_are_sklearns_error(kind, sizes):
     # numpy's errors for the shape of the weights scikit-learn draws: never truncated
@@ -565,6 +554,8 @@ def test_every_X_form_sklearn_takes_gives_its_model(form, kind, solver, tmp_path
     assert ours.coefs_[0].dtype == np.float64  # none of these is float32 once validated
 
 
+# a column of y: scikit-learn's DataConversionWarning, in both (compared in test_parity)
+@pytest.mark.filterwarnings("ignore:A column-vector y was passed")
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("form", sorted(Y_FORMS))

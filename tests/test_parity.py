@@ -9,8 +9,11 @@ import pytest
 import scipy.sparse as sp
 from sklearn import neural_network as sk
 from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
 
 import fastbp
+
+import helpers
 
 RTOL = {np.float64: 1e-9, np.float32: 2e-3}
 
@@ -61,37 +64,7 @@ def fit_both(cls_name, X, y, fit=lambda est, X, y: est.fit(X, y), **params):
 
 
 def assert_same_model(ours, theirs, X, rtol, atol=None):
-    atol = rtol * 1e-3 if atol is None else atol
-    assert ours.n_iter_ == theirs.n_iter_
-    assert ours.t_ == theirs.t_
-    assert ours.n_layers_ == theirs.n_layers_ and ours.n_outputs_ == theirs.n_outputs_
-    assert ours.out_activation_ == theirs.out_activation_
-    assert ours.n_features_in_ == theirs.n_features_in_
-    for a, b in zip(
-        ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True
-    ):
-        assert a.shape == b.shape
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
-    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=rtol)
-    for name in ("loss_curve_", "validation_scores_"):
-        if getattr(theirs, name, None) is None:
-            assert getattr(ours, name, None) is None
-        else:
-            np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=rtol)
-    for name in ("best_loss_", "best_validation_score_"):
-        a, b = getattr(ours, name, None), getattr(theirs, name, None)
-        assert (a is None) == (b is None)
-        if a is not None:
-            np.testing.assert_allclose(a, b, rtol=rtol)
-    if hasattr(theirs, "classes_"):
-        np.testing.assert_array_equal(ours.classes_, theirs.classes_)
-        np.testing.assert_allclose(
-            ours.predict_proba(X), theirs.predict_proba(X), rtol=rtol, atol=atol
-        )
-        agree = (ours.predict(X) == theirs.predict(X)).mean()
-        assert agree >= (1.0 if rtol < 1e-6 else 0.98)
-    else:
-        np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=rtol, atol=atol)
+    helpers.assert_same_model(ours, theirs, X, rtol, atol, fitted=True)
 
 
 STOCHASTIC = [
@@ -219,7 +192,7 @@ def test_divergence_raises_sklearns_error():
     for est in (sk.MLPRegressor, fastbp.MLPRegressor):
         with pytest.raises(ValueError, match="non-finite parameter weights"):
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                warnings.simplefilter("ignore", ConvergenceWarning)
                 est(solver="sgd", learning_rate_init=1e6, max_iter=5, random_state=0).fit(
                     X, y * 1e3
                 )

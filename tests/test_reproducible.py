@@ -37,9 +37,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn import neural_network as sk
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastbp
+
+from helpers import blas_threads, needs_two_cpus
 
 HERE = Path(__file__).resolve().parent
 BIG = dict(hidden_layer_sizes=(128, 64), batch_size=64, max_iter=2, random_state=7)
@@ -66,7 +69,7 @@ def reproducible_fits():
     X, y, labels = big_data()
     arrays = {}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # two epochs do not converge
+        warnings.simplefilter("ignore", ConvergenceWarning)  # two epochs do not converge
         for solver in ("sgd", "adam", "lbfgs"):
             for dtype in (np.float64, np.float32):
                 Xd, tag = X.astype(dtype), f"{solver}-{np.dtype(dtype).name}"
@@ -84,10 +87,6 @@ def reproducible_fits():
     arrays["seed000-network/grad"] = grad
     arrays["seed000-network/loss"] = np.array([loss])
     return arrays
-
-
-def blas_threads():
-    return sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
 
 
 def record_blas_threads(setattr_=setattr):
@@ -185,7 +184,7 @@ def small_fits():
     y, labels = X[:, 0] - X[:, 1] ** 2, (X[:, 0] > 0).astype(int) + (X[:, 2] > 0)
     arrays = {}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         for solver in ("sgd", "adam", "lbfgs"):
             for dtype in (np.float64, np.float32):
                 tag = f"{solver}-{np.dtype(dtype).name}"
@@ -203,7 +202,7 @@ def small_fits():
 def test_same_random_state_same_bits_within_a_process_small():
     first = small_fits()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         fastbp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=5).fit(SEED_X, SEED_Y)
     assert_bitwise_equal(small_fits(), first, "second run in the same process")
     with threadpool_limits(limits=1, user_api="blas"):
@@ -215,7 +214,7 @@ def test_same_random_state_same_bits_within_a_process(here_arrays):
     # other fits in between (another seed, another dtype, a thread) change nothing
     X, y, labels = big_data()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         fastbp.MLPClassifier(**{**BIG, "random_state": 8}).fit(X.astype(np.float32), labels)
         worker = threading.Thread(target=lambda: fastbp.MLPRegressor(**BIG).fit(X[:50], y[:50]))
         worker.start()
@@ -236,11 +235,6 @@ SOLVER_DTYPES = [
     for solver in ("sgd", "adam", "lbfgs")
     for dtype in (np.float64, np.float32)
 ]
-
-
-def needs_two_cpus():
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("needs 2 CPUs to run BLAS on 2 threads")
 
 
 # The products of BIG's fits (rows x fan_in x fan_out, forward and weight gradient).
@@ -310,7 +304,7 @@ def test_blas_thread_count_does_not_change_a_bit_in_process(solver, dtype, monke
         fits[key], threads[key] = {**model_arrays("reg", reg), **model_arrays("clf", clf)}, seen[:]
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         for limit in (1, 2, 3):
             with threadpool_limits(limits=limit, user_api="blas"):
                 fit(limit)
@@ -347,7 +341,7 @@ def test_lbfgs_runs_scipy_on_one_blas_thread_and_the_kernels_on_the_callers(monk
     X, y, _ = big_data()
     est = fastbp.MLPRegressor(**{**BIG, "solver": "lbfgs", "max_iter": 3})
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         for limit in (2, 1):
             seen["scipy"].clear(), seen["kernels"].clear()
             with threadpool_limits(limits=limit, user_api="blas"):
@@ -398,7 +392,7 @@ def test_random_state_none_draws_fresh_weights_like_sklearn(cls, global_rng):
     params = dict(hidden_layer_sizes=(6,), max_iter=3, random_state=None)
     ours = getattr(fastbp, cls)(**params)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         first = [a.copy() for a in ours.fit(X, target).coefs_]
         second = [a.copy() for a in ours.fit(X, target).coefs_]
         other = getattr(fastbp, cls)(**params).fit(X, target).coefs_
@@ -427,7 +421,7 @@ def test_a_random_state_instance_is_consumed_like_sklearns():
     X, y = X[:60, :5], y[:60]
     ours_rs, theirs_rs = np.random.RandomState(5), np.random.RandomState(5)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         for _ in range(2):  # the second fit draws further along the same stream
             a = fastbp.MLPRegressor(hidden_layer_sizes=(6,), max_iter=3, random_state=ours_rs)
             b = sk.MLPRegressor(hidden_layer_sizes=(6,), max_iter=3, random_state=theirs_rs)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn import neural_network as sk
+from sklearn.exceptions import ConvergenceWarning
 
 import fastbp
 from fastbp import Network
@@ -154,7 +155,7 @@ def test_estimators_match_scikit_learn(cls, hidden, kind):
                   batch_size=1, learning_rate_init=0.05, max_iter=8, random_state=1)  # fmt: skip
     ours, theirs = getattr(fastbp, cls)(**params), getattr(sk, cls)(**params)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", ConvergenceWarning)
         ours.fit(X, y)
         theirs.fit(X, y)
     sizes = [n_features, *hidden, ours.n_outputs_]

@@ -45,7 +45,7 @@ def activate(buf, off, n, m, code):
             for j in range(m):
                 buf[row + j] /= total
         return
-    start, end = uint64(off), uint64(off + n * m)  # unsigned: see _forward.affine
+    start, end = uint64(off), uint64(off + n * m)  # unsigned: see forward.product_loops
     # one loop per activation, so each compiles to a tight (vectorisable) loop
     if code == RELU:
         for q in range(start, end):

@@ -1,6 +1,6 @@
 """The backward pass: the seeds' delta recursion and weight gradients.
 
-With delta_L the output delta (from ``_losses.loss_and_delta``), for each layer
+With delta_L the output delta (from ``losses.loss_and_delta``), for each layer
 from the last to the first:
 
     d_jk    = sum_rows out_j * delta_k         gW = A^T @ D       (weight_grad)
@@ -12,7 +12,7 @@ The sum over k is seed 001's "sum of the backward messages from every neuron
 a node feeds". Gradients are accumulated unnormalised; ``finish_gradient``
 divides by S = sum of sample weights and adds the L2 term, as scikit-learn does:
 grad_W = (A^T D + alpha W) / S, grad_b = colsum(D) / S. (In training epochs the
-optimizer's step computes the same on the way instead: see ``_optimizers``.)
+optimizer's step computes the same on the way instead: see ``optimizers``.)
 
 Like the forward pass, large products go to BLAS and small ones run as loops
 over the flat buffers.
