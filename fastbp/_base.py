@@ -526,9 +526,9 @@ class BaseMLP(BaseEstimator):
                     np.take(train_rows, order, out=epoch_rows)
                 if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
                     raise ZeroDivisionError(ZERO_WEIGHTS)
-                total, self._optimizer.t = run_epoch(
-                    data, targets, epoch_rows, net._net, work, loss, moments, self._optimizer.step()
-                )
+                step = self._optimizer.step()
+                args = (data, targets, epoch_rows, net._net, work, loss, moments, step)
+                total, self._optimizer.t = net._call(run_epoch, *args)
                 self.n_iter_ += 1
                 self.loss_ = total / n_train
                 self.t_ += n_train

@@ -485,22 +485,22 @@ class Network:
                 raise ValueError(
                     "a batch's sample weights sum to 0; every batch needs a positive sum."
                 )
-        epoch, work, one_thread = self._train_buffers(cap, code)
-        velocity = work.grad[:0]  # with momentum 0 (below) the SGD step never touches it
+        epoch, work, one_thread, moments = self._train_buffers(cap, code)
         before = self._params.copy()
         self._writable()
         try:
             # BLAS's threads as the estimators use them (_threads.py)
             with single_blas_thread_off_main(), single_blas_thread_if(one_thread):
-                total, _ = epoch(
-                    protocol.data(X, self.dtype),
+                total, _ = self._call(
+                    epoch,
+                    protocol.dense(X),  # (of the network's dtype: checked)
                     protocol.targets(Y, sw),
                     rows,
                     self._net,
                     work,
-                    protocol.loss(code, alpha),
-                    protocol.Moments(velocity, velocity),
-                    protocol.step(SGD, learning_rate),
+                    protocol.Loss(code, alpha, 1.0),  # (an int and floats: checked above)
+                    moments,
+                    protocol.Step(SGD, learning_rate, 0.0, False, 0.9, 0.999, 1e-8, 0),
                 )
             value = float(total / rows.shape[0])
             if not (math.isfinite(value) and np.isfinite(self._params).all()):
@@ -543,12 +543,17 @@ class Network:
         return code, X, Y, sw, check_alpha(alpha)
 
     def _train_buffers(self, cap, loss):
-        """train_epoch's kernel, work buffers and BLAS thread rule for batches of
-        ``cap`` rows and the ``loss`` code."""
+        """train_epoch's kernel, work buffers, BLAS thread rule and optimizer buffers
+        (none: with momentum 0 the SGD step never touches them) for batches of ``cap``
+        rows and the ``loss`` code."""
+        kept = self.__dict__.get("_kept_buffers", {}).get(("train_epoch", cap, loss))
+        if kept is not None:  # (what follows: ~1 us, a few percent of a small epoch)
+            return kept
         make = lambda: (  # noqa: E731
             self._epoch_kernel(cap, loss, True),
             self._training_work(cap),
             self._one_blas_thread(cap),
+            protocol.moments(np.empty((1, 0), dtype=self._dtype)),
         )
         return self._kept(("train_epoch", cap, loss), make)
 
@@ -556,6 +561,19 @@ class Network:
         """Work buffers for training in batches of ``cap`` rows, kept (``_kept``). Not for
         predictions, which may run in several threads at once on one model."""
         return self._kept(("work", cap), lambda: protocol.work(self._layer_sizes, cap, self._dtype))
+
+    def _call(self, kernel, *args):
+        """``kernel(*args)``, through its entry point once it is compiled for this
+        network (``protocol.entry_point``): the estimators' and ``train_epoch``'s epochs,
+        whose arguments the protocol's builders make, with one type per field."""
+        key = ("entry point", kernel, self._dtype)
+        kept = self.__dict__.setdefault("_kept_buffers", {})
+        entry = kept.get(key)
+        if entry is None:
+            result = kernel(*args)  # compiled, or loaded from the cache, now
+            kept[key] = protocol.entry_point(kernel, args)
+            return result
+        return entry(*args)
 
     def _kept(self, key, make):
         """``make()``, made once per ``key`` and kept with the network (not pickled).

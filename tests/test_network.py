@@ -392,3 +392,31 @@ def test_train_epoch_without_input_checks_still_checks_what_the_kernels_read(X, 
     with pytest.raises(ValueError, match=message):
         net.train_epoch(X, y, batch_size=2, check_input=False, **kwargs)
     np.testing.assert_array_equal(net.params, before)
+
+
+def test_train_epoch_takes_any_layout_after_a_first_call():
+    """train_epoch calls its kernel's compiled entry point, which trusts the types of
+    what it is handed (fastbp._kernels.protocol.entry_point): inputs in other
+    layouts after a first call are made C-ordered first, and train the same."""
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 3), rng.randn(40)
+    a, b = Network([3, 4, 1], "tanh", random_state=0), Network([3, 4, 1], "tanh", random_state=0)
+    a.train_epoch(X, y, batch_size=5)
+    b.train_epoch(X, y, batch_size=5)  # (entry points found from here on)
+    wide = np.zeros((40, 6))
+    wide[:, ::2] = X
+    for Xs, ys, order in [
+        (np.asfortranarray(X), y, np.arange(40)),
+        (wide[:, ::2], np.repeat(y, 2)[::2], np.arange(80)[::2] // 2),
+    ]:
+        a.train_epoch(X, y, batch_size=5, order=np.arange(40))
+        b.train_epoch(Xs, ys, batch_size=5, order=order)
+        np.testing.assert_array_equal(b.params, a.params)
+
+
+def test_an_entry_point_only_for_the_types_compiled():
+    from fastbp._kernels import protocol
+    from fastbp._kernels.epochs import run_epoch
+
+    args = (protocol.data(np.zeros((2, 3)), np.float64),)
+    assert protocol.entry_point(run_epoch, args) is run_epoch  # no overload of one argument

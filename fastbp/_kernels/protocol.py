@@ -21,6 +21,7 @@ allocates nothing.
 
 from collections import namedtuple
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -54,20 +55,32 @@ Step = namedtuple("Step", "solver lr momentum nesterov beta_1 beta_2 epsilon t")
 Step.__doc__ = """The optimizer's code and settings for an epoch's steps, and ``t``,
 the number of Adam steps taken before it."""
 
+# The empty fields of dense and of CSR data, per dtype: made once (read only, never
+# written: no kernel writes X).
 _NO_INT = np.empty(0, dtype=np.int64)
+_NONE = {
+    np.dtype(t): (np.empty((0, 0), dtype=t), np.empty(0, dtype=t)) for t in (np.float32, np.float64)
+}
 
 
 def data(X, dtype):
     """X (dense or sparse) as the kernels read it; a copy only where needed."""
+    no_dense, no_values = _NONE[np.dtype(dtype)]
     if sp.issparse(X):
         X = X.tocsr()
         return Data(
-            np.empty((0, 0), dtype=dtype),
+            no_dense,
             np.ascontiguousarray(X.data, dtype=dtype),
             np.ascontiguousarray(X.indices, dtype=np.int64),
             np.ascontiguousarray(X.indptr, dtype=np.int64),
         )
-    return Data(np.ascontiguousarray(X, dtype=dtype), np.empty(0, dtype=dtype), _NO_INT, _NO_INT)
+    return Data(np.ascontiguousarray(X, dtype=dtype), no_values, _NO_INT, _NO_INT)
+
+
+def dense(X):
+    """``data`` of a dense X already of the kernels' dtype (a C-ordered copy if it is
+    not C-ordered): ``data`` without its conversions."""
+    return Data(np.ascontiguousarray(X), _NONE[X.dtype][1], _NO_INT, _NO_INT)
 
 
 def targets(Y, weights):
@@ -112,3 +125,17 @@ def step(solver, lr, momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, eps
         float(epsilon),
         int(t),
     )
+
+
+def entry_point(kernel, args):
+    """The compiled function ``kernel`` runs for ``args``, to call with arguments of
+    exactly their types, or ``kernel`` itself if there is none (plain Python, or not
+    compiled for them yet). Numba's dispatcher types every argument on every call,
+    which for these groups costs a visible share of a small network's epoch; the
+    entry point skips that. It trusts its arguments' types: the caller keeps one per
+    kernel and dtype, and the builders above give every field one type."""
+    overloads = getattr(kernel, "overloads", None)
+    if overloads is None:  # NUMBA_DISABLE_JIT
+        return kernel
+    compiled = overloads.get(tuple(numba.typeof(a) for a in args))
+    return kernel if compiled is None else compiled.entry_point
