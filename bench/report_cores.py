@@ -6,8 +6,9 @@ follows them when they change."""
 from bench.cases import CASES
 from bench.report_format import fmt_time, table
 from bench.report_parse import blas_thread_times
-from fastbp._config import BLAS_THREADS_MIN_FLOPS, ROW_BY_ROW_MAX_FLOPS
+from fastbp._config import BLAS_THREADS_MIN_FLOPS
 from fastbp._kernels.config import BLAS_MIN_FLOPS
+from fastbp._kernels.generated import MAX_PRODUCT
 from fastbp._threads import one_blas_thread
 
 # Figures committed with bench/split_batch.py (commit 74ddb77), quoted when this run has none.
@@ -134,8 +135,9 @@ def both_cores_section(results, threads, split):
         "while the kernels called `np.dot` on array views, 256 was the best single threshold "
         "in every run (idle, one BLAS thread, half zeros, busy). Since they call BLAS "
         "directly (fastbp/_kernels/blas.py), its fixed cost per call fell from ~210 to ~55 ns and "
-        f"the best threshold to {BLAS_MIN_FLOPS}; networks whose every product is below "
-        f"`ROW_BY_ROW_MAX_FLOPS` = {ROW_BY_ROW_MAX_FLOPS} train row by row (CROSSOVER.md, "
-        "last section). Reproduce: `python bench/crossover.py` (~1 minute)."
+        f"the best threshold to {BLAS_MIN_FLOPS}; tiny networks whose every product for one "
+        f"row is below `MAX_PRODUCT` = {MAX_PRODUCT} train plain SGD one row at a time with a "
+        "kernel generated for them (CROSSOVER.md, last section). Reproduce: "
+        "`python bench/crossover.py` (~1 minute)."
     )
     return "\n\n".join(parts)

@@ -202,12 +202,13 @@ def test_an_interrupted_report_keeps_the_last_one(nth, tmp_path, monkeypatch):
 
 def test_both_cores_quotes_fastbps_thresholds():
     """The thresholds the text names are fastbp's own values, not copies that go stale."""
-    from fastbp._config import BLAS_THREADS_MIN_FLOPS, ROW_BY_ROW_MAX_FLOPS
+    from fastbp._config import BLAS_THREADS_MIN_FLOPS
     from fastbp._kernels.config import BLAS_MIN_FLOPS
+    from fastbp._kernels.generated import MAX_PRODUCT
 
     text = report.both_cores_section(results(), None, None)
     assert f"`BLAS_THREADS_MIN_FLOPS` = 2^{BLAS_THREADS_MIN_FLOPS.bit_length() - 1} " in text
     assert f"`BLAS_MIN_FLOPS` = {BLAS_MIN_FLOPS} " in text
     assert f"the best threshold to {BLAS_MIN_FLOPS};" in text
-    assert f"`ROW_BY_ROW_MAX_FLOPS` = {ROW_BY_ROW_MAX_FLOPS} train" in text
+    assert f"`MAX_PRODUCT` = {MAX_PRODUCT} train" in text
     assert "so mid trains on one thread and large on all." in text

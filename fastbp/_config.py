@@ -1,14 +1,8 @@
-"""The Python side's thresholds: which epoch kernel and how many BLAS threads.
+"""The Python side's thresholds: how many BLAS threads, and how many rows at once.
 
 The figures behind each value are in DESIGN.md ("Thresholds"); the kernels'
 own compile options and their BLAS switch are in ``_kernels/config.py``.
 """
-
-# A network trains row by row (_kernels.epochs.run_epoch_row_by_row: one sweep per
-# row, no BLAS) when every layer's product for a batch is below this many
-# multiply-adds, else through the batched kernel: below it, a loop over a row's
-# few neurons costs less than a batched product's set-up.
-ROW_BY_ROW_MAX_FLOPS = 48
 
 # Minibatch training keeps BLAS's threads (one per core) only when some layer's
 # product for a batch reaches this many multiply-adds; below it, fits run with one

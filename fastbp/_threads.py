@@ -7,8 +7,8 @@ bench/RESULTS.md, "Both cores", and DESIGN.md):
 
 - minibatch training uses one BLAS thread unless some layer's product for a
   batch reaches ``BLAS_THREADS_MIN_FLOPS`` multiply-adds (``_config.py``), or
-  none reaches ``ROW_BY_ROW_MAX_FLOPS`` (then the network trains row by row,
-  without BLAS);
+  none reaches ``BLAS_MIN_FLOPS`` (``_kernels/config.py``: then the kernels
+  make no BLAS call at all);
 - fits in worker threads (joblib's threading backend, Dask threads) use one BLAS
   thread each.
 """
@@ -18,7 +18,8 @@ from contextlib import contextmanager, nullcontext
 
 from threadpoolctl import OpenBLASController, ThreadpoolController
 
-from ._config import BLAS_THREADS_MIN_FLOPS, ROW_BY_ROW_MAX_FLOPS
+from ._config import BLAS_THREADS_MIN_FLOPS
+from ._kernels.config import BLAS_MIN_FLOPS
 
 _BLAS = None
 # The one-thread limit is process-wide (OpenBLAS has one setting), so its users
@@ -55,10 +56,10 @@ def one_blas_thread(sizes, batch_size):
     it saves. The estimators decide once per fit, Network.train_epoch once per
     batch size; both then enter ``single_blas_thread_if``."""
     largest = max(batch_size * int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-    # Row by row the kernel makes no BLAS call at all, and setting the threads
-    # (threadpoolctl's calls) would cost a third of a seed epoch in
+    # Below BLAS_MIN_FLOPS the kernels make no BLAS call at all, and setting the
+    # threads (threadpoolctl's calls) would cost a third of a seed epoch in
     # Network.train_epoch, which sets them per epoch.
-    return ROW_BY_ROW_MAX_FLOPS <= largest < BLAS_THREADS_MIN_FLOPS
+    return BLAS_MIN_FLOPS <= largest < BLAS_THREADS_MIN_FLOPS
 
 
 def single_blas_thread_if(one):

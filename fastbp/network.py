@@ -23,7 +23,7 @@ from ._checks import (
     check_order,
     converted,
 )
-from ._config import CHUNK_ROWS, ROW_BY_ROW_MAX_FLOPS
+from ._config import CHUNK_ROWS
 from ._kernels import epochs, generated, passes, protocol
 from ._kernels.codes import SGD
 from ._kernels.layout import coef_view, intercept_view, n_params
@@ -254,28 +254,21 @@ class Network:
         """The kernel that trains this network in batches of ``batch_size`` rows, with
         this loss code; ``plain_sgd``: by SGD without momentum.
 
-        ``run_epoch_row_by_row`` when every layer's product for a batch is below
-        ROW_BY_ROW_MAX_FLOPS (``_config``), else ``run_epoch``: two entry points rather
-        than a branch in one, so that a fit compiles only the path it runs. Plain SGD
-        on batches of one row over a network that small and of few parameters
-        (``generated.eligible``) gets a kernel generated for its architecture instead.
+        ``epochs.run_epoch``, or for plain SGD on batches of one row over a tiny
+        network (``generated.eligible``), a kernel generated for its architecture.
         """
         sizes = self._layer_sizes
-        small = all(
-            batch_size * int(a) * int(b) < ROW_BY_ROW_MAX_FLOPS
-            for a, b in zip(sizes[:-1], sizes[1:])
-        )
-        if small and plain_sgd and batch_size == 1 and generated.eligible(sizes):
+        if plain_sgd and batch_size == 1 and generated.eligible(sizes):
             key = (tuple(int(s) for s in sizes), int(self._hidden), int(self._out), int(loss_code))
             try:
                 return generated.kernel(*key)
             except OSError as exc:  # nowhere to write it: the kernel it stands in for
                 warnings.warn(
-                    f"fastbp: no generated kernel ({exc}); training row by row.",
+                    f"fastbp: no generated kernel ({exc}); training with the batched one.",
                     RuntimeWarning,
                     stacklevel=3,
                 )
-        return epochs.run_epoch_row_by_row if small else epochs.run_epoch
+        return epochs.run_epoch
 
     def _one_blas_thread(self, batch_size):
         """Whether training in batches of ``batch_size`` takes one BLAS thread (``_threads``)."""

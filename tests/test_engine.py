@@ -11,12 +11,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 from fastbp import MLPRegressor, Network
-from fastbp._config import ROW_BY_ROW_MAX_FLOPS
 from fastbp._kernels.backward import backprop_messages, weight_grad
 from fastbp._kernels.blas import matmul
 from fastbp._kernels.codes import ADAM, SGD
 from fastbp._kernels.config import BLAS_MIN_FLOPS
-from fastbp._kernels.epochs import run_epoch, run_epoch_row_by_row
+from fastbp._kernels.epochs import run_epoch
 from fastbp._kernels.forward import affine
 from fastbp._kernels.optimizers import adam_step, sgd_step
 
@@ -153,16 +152,14 @@ def test_adam_step_is_sklearns():
     np.testing.assert_allclose(ours, np.concatenate(theirs), rtol=1e-14)
 
 
-# Both epoch kernels, called directly (whichever epoch_kernel would pick): row by
-# row on [4, 6, 2], batched on [4, 30, 20, 2], whose products all go to BLAS (the
-# batched kernel's loops: test_steps_inside_the_sweep_are_the_steps_after_it). The
-# reference is Network.loss_gradient. Batches of 11 leave a last batch of one row,
-# and batches of 1 are all of one row: the row-by-row kernel takes those steps
-# inside its backward sweep.
+# The epoch kernel, called directly, on [4, 6, 2], whose products take loops, and
+# [4, 30, 20, 2], whose products all go to BLAS. The reference is
+# Network.loss_gradient. Batches of 11 leave a last batch of one row, and batches
+# of 1 are all of one row.
 @pytest.mark.parametrize(
     "sizes,epoch",
-    [([4, 6, 2], run_epoch_row_by_row), ([4, 30, 20, 2], run_epoch)],
-    ids=["row-by-row", "batched"],
+    [([4, 6, 2], run_epoch), ([4, 30, 20, 2], run_epoch)],
+    ids=["loops", "blas"],
 )
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("solver,momentum", [(SGD, 0.9), (SGD, 0.0), (ADAM, 0.9)])
@@ -199,47 +196,12 @@ def test_epoch_equals_minibatch_steps_through_the_api(solver, momentum, sparse, 
 
 
 @pytest.mark.parametrize(
-    "sizes,batch,row_by_row",
-    [
-        ([1, 2, 1], 1, True),  # the seed network
-        ([4, 8, 1], 1, True),  # largest product 32
-        ([4, 6, 2], 5, False),  # 120
-        ([1, 50, 1], 1, False),  # 50
-        ([47, 1, 1], 1, True),  # either side of ROW_BY_ROW_MAX_FLOPS = 48
-        ([48, 1, 1], 1, False),
-        ([3, 4, 2], 3, True),  # 36 and 24
-    ],
+    "sizes,batch,plain_sgd",
+    [([1, 2, 1], 2, True), ([1, 2, 1], 1, False), ([4, 6, 2], 5, True), ([1, 50, 1], 1, True)],
 )
-def test_epoch_kernel_is_row_by_row_for_small_products(sizes, batch, row_by_row):
-    largest = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    assert (largest < ROW_BY_ROW_MAX_FLOPS) is row_by_row  # the rule, on these cases
-    kernel = pick_epoch_kernel(sizes, batch, 1, 0, 0, False)  # (momentum: no generated kernel)
-    assert kernel is (run_epoch_row_by_row if row_by_row else run_epoch)
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("solver,momentum", [(SGD, 0.9), (SGD, 0.0), (ADAM, 0.9)])
-@pytest.mark.parametrize("batch", [1, 11])
-def test_steps_inside_the_sweep_are_the_steps_after_it(batch, solver, momentum, dtype):
-    # The row-by-row kernel steps on batches of one row inside its backward sweep;
-    # the batched kernel (on the seed network's layers, below BLAS_MIN_FLOPS even for
-    # 11 rows: plain loops with the same sums in the same order) steps after it from
-    # the gradient buffer: the same bits.
-    assert 11 * 1 * 2 < BLAS_MIN_FLOPS
-    rng = np.random.RandomState(1)
-    X, Y, sw = rng.randn(23, 1), rng.randn(23, 1), rng.uniform(0.5, 2, 23)
-    sw[::2] = 1
-    idx = rng.permutation(23).astype(np.int64)
-    nets = [Network([1, 2, 1], "logistic", random_state=0, dtype=dtype) for _ in range(2)]
-    results = []
-    for net, kernel in zip(nets, [run_epoch_row_by_row, run_epoch], strict=True):
-        state = np.zeros((2, net.params.size), dtype)
-        X_, Y_ = X.astype(dtype), Y.astype(dtype)
-        for _ in range(3):
-            args = epoch_groups(net, X_, Y_, sw, idx, batch, state, solver, 0.1, momentum)
-            results.append(kernel(*args))
-    np.testing.assert_array_equal(nets[0].params, nets[1].params)
-    assert results[:3] == results[3:]
+def test_epoch_kernel_is_the_batched_one_unless_a_generated_one_applies(sizes, batch, plain_sgd):
+    # (a generated kernel: plain SGD on batches of one row, tiny networks; test_unrolled.py)
+    assert pick_epoch_kernel(sizes, batch, 1, 0, 0, plain_sgd) is run_epoch
 
 
 @pytest.mark.skipif(DISABLE_JIT, reason="counts allocations of compiled code")
@@ -285,7 +247,7 @@ def test_allocation_counts_see_allocations_and_kernels_cannot_allocate():
 
 @pytest.mark.skipif(DISABLE_JIT, reason="counts allocations of compiled code")
 @pytest.mark.parametrize("sizes", [[3, 5, 1], [64, 128, 64, 10]])
-@pytest.mark.parametrize("kernel", [run_epoch, run_epoch_row_by_row], ids=["batched", "rows"])
+@pytest.mark.parametrize("kernel", [run_epoch], ids=["batched"])
 def test_no_allocation_inside_the_epoch_loop(sizes, kernel):
     from numba.core.runtime import _nrt_python, rtsys
 

@@ -253,9 +253,8 @@ def sgd_by_hand(net, X, Y, order, batch_size, lr, **kw):
     return total / len(order)
 
 
-# [2, 3, 1] with batches of 4 trains row by row, [5, 16, 8, 2] with batches of 7 through
-# the batched path (Network._epoch_kernel); orders: all rows, a shuffle, a subset with a
-# repeat and a ragged last batch.
+# [2, 3, 1] with batches of 4 (products by loops), [5, 16, 8, 2] with batches of 7 (by
+# BLAS); orders: all rows, a shuffle, a subset with a repeat and a ragged last batch.
 @pytest.mark.parametrize("sizes,batch", [([2, 3, 1], 4), ([5, 16, 8, 2], 7)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weighted", [False, True])

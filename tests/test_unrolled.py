@@ -1,6 +1,6 @@
 """The generated straight-line kernels of tiny networks (fastbp/_kernels/generated.py): the
-same bits as the row-by-row kernel they stand in for, picked when they apply, and
-scikit-learn's numbers through the estimators."""
+same bits as the batched kernel they stand in for (where its products take loops),
+picked when they apply, and scikit-learn's numbers through the estimators."""
 
 import warnings
 
@@ -14,7 +14,8 @@ import fastbp
 from fastbp import Network
 from fastbp._kernels import generated as _unrolled
 from fastbp._kernels.codes import SGD
-from fastbp._kernels.epochs import run_epoch, run_epoch_row_by_row
+from fastbp._kernels.config import BLAS_MIN_FLOPS
+from fastbp._kernels.epochs import run_epoch
 from fastbp._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 
 from helpers import epoch_groups
@@ -38,9 +39,11 @@ def codes(hidden, out, loss):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("sizes,hidden,out,loss", NETWORKS, ids=lambda v: str(v))
-def test_generated_kernel_gives_the_row_by_row_kernels_bits(sizes, hidden, out, loss, dtype):
+def test_generated_kernel_gives_the_batched_kernels_bits(sizes, hidden, out, loss, dtype):
     kernel = epoch_kernel(sizes, 1, *codes(hidden, out, loss), True)
-    assert kernel not in (run_epoch, run_epoch_row_by_row)
+    assert kernel is not run_epoch
+    # (every product for one row below the BLAS switch: the batched kernel's loops)
+    assert all(a * b < BLAS_MIN_FLOPS for a, b in zip(sizes[:-1], sizes[1:]))
     rng = np.random.RandomState(len(sizes))
     n = 17
     X = rng.randn(n, sizes[0])
@@ -52,7 +55,7 @@ def test_generated_kernel_gives_the_row_by_row_kernels_bits(sizes, hidden, out, 
             for alpha in (0.0, 0.1):
                 nets = [Network(sizes, hidden, out, random_state=0, dtype=dtype) for _ in "ab"]
                 results = []
-                for net, epoch in zip(nets, [run_epoch_row_by_row, kernel], strict=True):
+                for net, epoch in zip(nets, [run_epoch, kernel], strict=True):
                     data = sp.csr_matrix(X) if sparse else X.astype(dtype)
                     args = epoch_groups(net, data, Y.astype(dtype), sw.astype(dtype), idx, 1,
                                         np.zeros((1, 0), dtype), SGD, alpha, 0.0, LOSSES[loss],
@@ -80,7 +83,7 @@ def test_generated_kernel_refuses_what_it_does_not_do():
     [
         ([1, 2, 1], 1, True, True),
         ([4, 8, 1], 1, True, True),  # 49 parameters
-        ([1, 2, 1], 1, False, False),  # momentum or Adam: the row-by-row kernel
+        ([1, 2, 1], 1, False, False),  # momentum or Adam: the batched kernel
         ([1, 2, 1], 2, True, False),  # batches of two rows
         ([1, 30, 1], 1, True, False),  # 91 parameters, over MAX_PARAMS
         ([1, 2, 2, 1], 1, True, True),  # two hidden layers
@@ -90,8 +93,7 @@ def test_generated_kernel_refuses_what_it_does_not_do():
 def test_epoch_kernel_picks_a_generated_kernel(sizes, batch, plain_sgd, generated):
     assert _unrolled.MAX_PARAMS == 64 and _unrolled.MAX_HIDDEN_LAYERS == 2  # as the cases say
     kernel = epoch_kernel(sizes, batch, 1, 0, 0, plain_sgd)
-    assert (kernel is not run_epoch_row_by_row) is generated
-    assert kernel is not run_epoch
+    assert (kernel is not run_epoch) is generated
     assert epoch_kernel(sizes, batch, 1, 0, 0, plain_sgd) is kernel  # made once
 
 
@@ -115,14 +117,14 @@ def test_source_dir_follows_numba_cache_dir(tmp_path, monkeypatch):
     assert not _unrolled.source_dir().is_relative_to(blocked)  # the next place instead
 
 
-def test_nowhere_to_write_trains_row_by_row(monkeypatch):
+def test_nowhere_to_write_trains_with_the_batched_kernel(monkeypatch):
     def nowhere():
         raise OSError("read-only everywhere")
 
     monkeypatch.setattr(_unrolled, "source_dir", nowhere)
     with pytest.warns(RuntimeWarning, match="read-only everywhere"):
         kernel = epoch_kernel([1, 3, 1], 1, 1, 0, 2, True)  # (not made before in this run)
-    assert kernel is run_epoch_row_by_row
+    assert kernel is run_epoch
 
 
 def test_module_file_is_rewritten_unless_it_holds_the_text(tmp_path, monkeypatch):

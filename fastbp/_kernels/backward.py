@@ -24,7 +24,7 @@ from numba import uint64
 
 from .activations import backprop_derivative
 from .blas import matmul
-from .config import BLAS_MIN_FLOPS, jit, jit_inline
+from .config import BLAS_MIN_FLOPS, jit_inline, jit_internal
 from .layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
 
 
@@ -108,7 +108,7 @@ def messages_loops(deltas, d_off, params, w_off, dp_off, n, k, m):
             deltas[dp_off + i * k + p] = s
 
 
-@jit
+@jit_internal
 def backward_pass(net, work, n, accumulate):
     """From delta_L (already in ``work.deltas``) write every layer's gradient into
     ``work.grad``, or add it there when ``accumulate``."""
@@ -130,7 +130,7 @@ def backward_pass(net, work, n, accumulate):
             backprop_derivative(acts, a_off, deltas, dp_off, n * k, net.hidden)
 
 
-@jit
+@jit_internal
 def finish_gradient(params, grad, n_coefs, alpha, S):
     """Normalise the summed gradient by S, add alpha W / S; return 1/2 alpha |W|^2 / S.
     The division is the optimizers' (``per_batch``), so the same bits as their steps."""

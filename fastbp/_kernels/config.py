@@ -35,6 +35,12 @@ def jit(func):
     return numba.njit(**JIT_OPTIONS)(func)
 
 
+def jit_internal(func):
+    """Compile ``func`` for kernels to call, not Python: without the wrappers that let
+    Python call it (less to compile)."""
+    return numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **JIT_OPTIONS)(func)
+
+
 def jit_inline(func):
     """Compile ``func`` into the body of each kernel that calls it.
 

@@ -11,7 +11,7 @@ from numba import uint64
 
 from .activations import activate
 from .blas import matmul
-from .config import BLAS_MIN_FLOPS, jit, jit_inline
+from .config import BLAS_MIN_FLOPS, jit_inline, jit_internal
 from .layout import B_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
 
 
@@ -60,7 +60,7 @@ def add_bias(acts, z_off, params, b_off, n, m):
             acts[z + j] += params[b + j]
 
 
-@jit
+@jit_internal
 def forward_pass(net, work, n):
     """Propagate the ``n`` input rows already in layer 0 of ``work.acts`` to the output."""
     table, acts, params = work.table, work.acts, net.params

@@ -16,8 +16,8 @@ is a power of two (the same bits: ``backward.per_batch``).
 The steps are inlined into ``epochs.take_step``, which the epoch kernels call
 once per batch: compiled once for all of them, at the cost of one call per batch
 (DESIGN.md). The plain SGD step of one weight or bias after one row (``swept``,
-``stepped``) is taken inside the backward sweep of the row-by-row kernels
-(``epochs.run_epoch_row_by_row``, ``generated``); the compiler inlines it there.
+``stepped``) is taken inside the backward sweep of the generated kernels
+(``generated``); the compiler inlines it there.
 
 Scalars are cast to the buffer's dtype where scikit-learn's NumPy code would do
 the same, so float32 training runs in float32.
@@ -32,7 +32,7 @@ the same, so float32 training runs in float32.
 import math
 
 from .backward import exact_reciprocal, per_batch
-from .config import jit, jit_inline
+from .config import jit_inline, jit_internal
 
 
 @jit_inline
@@ -57,10 +57,10 @@ def sgd_step(params, grad, velocity, lr, momentum, nesterov, n_coefs=0, alpha=0.
         _sgd_one(params, velocity, q, grad[q], s, inv, lr_, mu, nesterov)
 
 
-@jit
+@jit_internal
 def swept(w, a, d, alpha, a_, s, inv, lr):
     """Weight w after the plain SGD step for one row's gradient a * d, plus a_ * w when
-    alpha (L2; a_ is alpha in w's dtype) is not 0: the step the row-by-row kernels
+    alpha (L2; a_ is alpha in w's dtype) is not 0: the step the generated kernels
     take inside their backward sweep. Without L2 the + 0 w (which changes nothing but
     the sign of a zero) is skipped.
 
@@ -70,11 +70,11 @@ def swept(w, a, d, alpha, a_, s, inv, lr):
     return stepped(w, a * d if alpha == 0 else a * d + a_ * w, s, inv, lr)
 
 
-@jit
+@jit_internal
 def stepped(w, g, s, inv, lr):
     """w - lr g / s: the plain SGD step of one weight or bias w, gradient g, batch
     weight s (``per_batch``); taken by ``sgd_step`` without momentum and inside the
-    row-by-row kernels' sweep (``swept``, and for biases directly)."""
+    generated kernels' sweep (``swept``, and for biases directly)."""
     return w - lr * per_batch(g, s, inv)
 
 

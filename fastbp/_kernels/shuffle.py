@@ -18,14 +18,14 @@ the first (timings: DESIGN.md).
 
 from numba import int64
 
-from .config import jit
+from .config import jit, jit_internal
 
 _N, _M = 624, 397  # MT19937's state words and its middle word offset
 STATE_WORDS = _N
 _MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
 
 
-@jit
+@jit_internal
 def _twist(key):
     """The next 624 state words (MT19937's generation step), in place."""
     for i in range(_N):
@@ -33,7 +33,7 @@ def _twist(key):
         key[i] = int64(key[(i + _M) % _N]) ^ (y >> 1) ^ (_MATRIX_A if y & 1 else 0)
 
 
-@jit
+@jit_internal
 def _temper(key, start, out):
     """MT19937's outputs of key[start:] into out[start:]."""
     for q in range(start, _N):
