@@ -219,7 +219,7 @@ class Network:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for name in ("_coefs", "_intercepts", "_net", "_kept_buffers"):  # remade from params
+        for name in ("_coefs", "_intercepts", "_net", "_kept_buffers"):
             state.pop(name, None)
         return state
 
@@ -241,14 +241,21 @@ class Network:
             out = np.empty((n, int(self._layer_sizes[-1])), dtype=self._dtype)
         if work is None:
             work = protocol.work(self._layer_sizes, max(1, min(n, CHUNK_ROWS)), self._dtype)
-        passes.predict(data, rows, self._net, work, out)
+        passes.predict(data, rows, self._readable_net(), work, out)
         return out
 
     def _loss_gradient(self, data, targets, rows, loss, work, params=None):
         """Full-batch loss, the gradient left in ``work.grad`` (``passes.loss_gradient``),
         at ``params`` (by default the network's)."""
-        net = self._net if params is None else self._net._replace(params=params)
+        net = self._readable_net() if params is None else self._net._replace(params=params)
         return passes.loss_gradient(data, targets, rows, net, work, loss)
+
+    def _readable_net(self):
+        """``_net``, or for read-only params (a memory map) a copy: one compiled kernel
+        per dtype serves them, typed for the writable params training needs."""
+        if self._params.flags.writeable:
+            return self._net
+        return protocol.net(self._params.copy(), self._hidden, self._out)
 
     def _epoch_kernel(self, batch_size, loss_code, plain_sgd):
         """The kernel that trains this network in batches of ``batch_size`` rows, with

@@ -21,6 +21,8 @@ Every ``@njit`` function in fastbp is declared with :func:`jit` or
 
 import numba
 
+from .cache import use_kernel_cache
+
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=False, error_model="numpy", _nrt=False)
 
 # A layer product goes through BLAS (blas.matmul) from this many multiply-adds
@@ -32,13 +34,14 @@ BLAS_MIN_FLOPS = 32
 
 def jit(func):
     """Compile ``func`` with fastbp's options."""
-    return numba.njit(**JIT_OPTIONS)(func)
+    return use_kernel_cache(numba.njit(**JIT_OPTIONS)(func))
 
 
 def jit_internal(func):
     """Compile ``func`` for kernels to call, not Python: without the wrappers that let
     Python call it (less to compile)."""
-    return numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **JIT_OPTIONS)(func)
+    options = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, **JIT_OPTIONS)
+    return use_kernel_cache(numba.njit(**options)(func))
 
 
 def jit_inline(func):
@@ -50,4 +53,4 @@ def jit_inline(func):
     that is not inlined with a copy of everything it calls, so every wrapper level
     re-optimises its whole call tree (compile times: DESIGN.md).
     """
-    return numba.njit(inline="always", **JIT_OPTIONS)(func)
+    return use_kernel_cache(numba.njit(inline="always", **JIT_OPTIONS)(func))

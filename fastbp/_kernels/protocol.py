@@ -14,8 +14,11 @@ A kernel takes the groups it needs, in this order, and reads their fields by nam
 
 A new setting is one field of one group, given by its builder. Each field always
 has the same type (the builders convert), so that the kernels compile once per
-dtype. The groups are namedtuples: Numba passes them as structs of their fields,
-and with reference counting off (``config``) handing a kernel a group of arrays
+dtype, at set-up (``signatures``): the arrays kernels only read (X, Y, the
+weights) are handed in as read-only views, so that a caller's read-only array (a
+memory map) is the same type as any other.
+The groups are namedtuples: Numba passes them as structs of their fields, and
+with reference counting off (``config``) handing a kernel a group of arrays
 allocates nothing.
 """
 
@@ -55,11 +58,22 @@ Step = namedtuple("Step", "solver lr momentum nesterov beta_1 beta_2 epsilon t")
 Step.__doc__ = """The optimizer's code and settings for an epoch's steps, and ``t``,
 the number of Adam steps taken before it."""
 
-# The empty fields of dense and of CSR data, per dtype: made once (read only, never
-# written: no kernel writes X).
-_NO_INT = np.empty(0, dtype=np.int64)
+
+def read_only(a):
+    """A read-only view of array ``a`` (``a`` itself if it is one): what kernels only
+    read is handed in so, one type whatever the caller's array."""
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+# The empty fields of dense and of CSR data, per dtype: made once.
+_NO_INT = read_only(np.empty(0, dtype=np.int64))
 _NONE = {
-    np.dtype(t): (np.empty((0, 0), dtype=t), np.empty(0, dtype=t)) for t in (np.float32, np.float64)
+    np.dtype(t): (read_only(np.empty((0, 0), dtype=t)), read_only(np.empty(0, dtype=t)))
+    for t in (np.float32, np.float64)
 }
 
 
@@ -70,24 +84,26 @@ def data(X, dtype):
         X = X.tocsr()
         return Data(
             no_dense,
-            np.ascontiguousarray(X.data, dtype=dtype),
-            np.ascontiguousarray(X.indices, dtype=np.int64),
-            np.ascontiguousarray(X.indptr, dtype=np.int64),
+            read_only(np.ascontiguousarray(X.data, dtype=dtype)),
+            read_only(np.ascontiguousarray(X.indices, dtype=np.int64)),
+            read_only(np.ascontiguousarray(X.indptr, dtype=np.int64)),
         )
-    return Data(np.ascontiguousarray(X, dtype=dtype), no_values, _NO_INT, _NO_INT)
+    return Data(read_only(np.ascontiguousarray(X, dtype=dtype)), no_values, _NO_INT, _NO_INT)
 
 
 def dense(X):
     """``data`` of a dense X already of the kernels' dtype (a C-ordered copy if it is
     not C-ordered): ``data`` without its conversions."""
-    return Data(np.ascontiguousarray(X), _NONE[X.dtype][1], _NO_INT, _NO_INT)
+    return Data(read_only(np.ascontiguousarray(X)), _NONE[X.dtype][1], _NO_INT, _NO_INT)
 
 
 def targets(Y, weights):
-    return Targets(Y, weights)
+    return Targets(read_only(Y), read_only(weights))
 
 
 def net(params, hidden, output):
+    """``params`` writable (training writes them in place; for a read-only buffer, the
+    caller copies)."""
     return Net(params, int(hidden), int(output))
 
 

@@ -1,0 +1,129 @@
+"""Numba's on-disk cache of the kernels: never stale, safe in parallel.
+
+Never stale: Numba stamps a kernel's cached code with its own file's content
+only, while kernels inline functions of other files: an edited callee left the
+caller's old machine code in use. Here the stamp is a fingerprint of the
+kernel's module and of every kernel module it imports, directly or not (and of
+Numba's and llvmlite's versions), so that an edit invalidates the code of the
+kernels that use it, and nothing else.
+
+Safe in parallel: Numba writes a kernel's cache index without a lock, so two
+processes saving the same kernel at once may both take the same data file for
+different signatures. Saves here hold a lock on a file beside the index
+(``fcntl``; where it is missing, Windows, they do not).
+
+Where the cache lives is Numba's choice, as for any kernel (``NUMBA_CACHE_DIR``,
+else beside the sources, else the user's cache directory).
+"""
+
+import ast
+import contextlib
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+import llvmlite
+import numba
+from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+KERNELS = Path(__file__).resolve().parent
+
+
+def _kernel_imports(path):
+    """The kernel modules (files of this package) the Python file ``path`` imports."""
+    names = set()
+    for node in ast.walk(ast.parse(Path(path).read_bytes())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level == 1 and node.module:  # from .forward import gather_rows
+            names.add(node.module.split(".")[0])
+        elif (node.level == 1 and not node.module) or node.module == "fastbp._kernels":
+            names.update(alias.name for alias in node.names)  # from . import forward
+        elif node.level == 0 and (node.module or "").startswith("fastbp._kernels."):
+            names.add(node.module.split(".")[2])  # a generated kernel's imports
+    return {KERNELS / f"{name}.py" for name in names if (KERNELS / f"{name}.py").exists()}
+
+
+@functools.cache
+def fingerprint(path):
+    """A hash of the file ``path``, of every kernel module it imports, directly or
+    through others, and of Numba's and llvmlite's versions."""
+    seen, todo = set(), [Path(path).resolve()]
+    while todo:
+        file = todo.pop()
+        if file not in seen:
+            seen.add(file)
+            todo.extend(_kernel_imports(file))
+    digest = hashlib.sha256(f"{numba.__version__} {llvmlite.__version__}".encode())
+    for file in sorted(seen):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+class _Locator(_CacheLocator):
+    """Numba's own locator for the function, with the fingerprint as source stamp."""
+
+    def __init__(self, inner, py_file):
+        self._inner, self._py_file = inner, py_file
+
+    def ensure_cache_path(self):
+        self._inner.ensure_cache_path()
+
+    def get_cache_path(self):
+        return self._inner.get_cache_path()
+
+    def get_source_stamp(self):
+        return fingerprint(self._py_file)
+
+    def get_disambiguator(self):
+        return self._inner.get_disambiguator()
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        for locator in CompileResultCacheImpl._locator_classes:
+            inner = locator.from_function(py_func, py_file)
+            if inner is not None:
+                return cls(inner, py_file)
+        return None
+
+
+class _Impl(CompileResultCacheImpl):
+    _locator_classes = [_Locator]
+
+
+class KernelCache(FunctionCache):
+    """Numba's cache of one kernel, stamped with ``fingerprint`` and saved under a lock."""
+
+    _impl_class = _Impl
+
+    def save_overload(self, sig, data):
+        with self.locked():
+            super().save_overload(sig, data)
+
+    @contextlib.contextmanager
+    def locked(self):
+        """This kernel's lock, shared by every process using the same cache."""
+        if fcntl is None:  # pragma: no cover - Windows
+            yield
+            return
+        self._impl.locator.ensure_cache_path()
+        path = os.path.join(self._cache_path, self._impl.filename_base + ".lock")
+        with open(path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def use_kernel_cache(dispatcher):
+    """Cache ``dispatcher`` (compiled with ``cache=True``) as ``KernelCache`` says."""
+    if hasattr(dispatcher, "_cache"):  # (not under NUMBA_DISABLE_JIT)
+        dispatcher._cache = KernelCache(dispatcher.py_func)
+    return dispatcher
