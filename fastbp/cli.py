@@ -70,6 +70,12 @@ def demo_tutorial():
     )
 
 
+def compile_kernels(args):
+    from . import _compile
+
+    return _compile.main(args)
+
+
 def seeds(args):
     demo_seed000()
     demo_tutorial()
@@ -236,6 +242,17 @@ def main(argv=None):
         description="fastbp: fast, exact backpropagation for multi-layer perceptrons.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    p = sub.add_parser(
+        "compile",
+        help="compile every kernel now (once after installing), so that no fit compiles",
+        description="Compile every kernel signature fastbp's estimators and Network can "
+        "reach, in parallel, into Numba's cache, so that no fit, prediction or gradient "
+        "compiles in front of you. Kernels already cached are not compiled again. Run it "
+        "once after installing or upgrading fastbp (make demo and make test run it).",
+    )
+    p.add_argument("--workers", type=int, help="processes that compile (default: one per CPU)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=compile_kernels)
     p = sub.add_parser(
         "demo",
         help="train fastbp and scikit-learn side by side on digits and diabetes",

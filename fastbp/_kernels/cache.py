@@ -106,13 +106,20 @@ class KernelCache(FunctionCache):
         with self.locked():
             super().save_overload(sig, data)
 
+    def has(self, sig, codegen):
+        """Whether the cache holds fresh code for ``sig`` (without loading it)."""
+        return self._index_key(sig, codegen) in self._cache_file._load_index()
+
+    def ensure_cache_path(self):
+        self._impl.locator.ensure_cache_path()
+
     @contextlib.contextmanager
     def locked(self):
         """This kernel's lock, shared by every process using the same cache."""
         if fcntl is None:  # pragma: no cover - Windows
             yield
             return
-        self._impl.locator.ensure_cache_path()
+        self.ensure_cache_path()
         path = os.path.join(self._cache_path, self._impl.filename_base + ".lock")
         with open(path, "a") as f:
             fcntl.flock(f, fcntl.LOCK_EX)

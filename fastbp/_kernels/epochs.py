@@ -28,7 +28,7 @@ def run_epoch(data, targets, rows, net, work, loss, moments, step):
         n = min(work.cap, rows.shape[0] - start)
         S, reg = batch_weight_and_l2(params, n_coefs, weights, rows, start, n, loss.alpha)
         # (start < 0: False, typed bool rather than the literal False, so that one
-        # compiled backward_pass serves this kernel and passes.loss_gradient)
+        # compiled batch_loss_grad serves this kernel and passes.loss_gradient)
         total = batch_loss_grad(data, targets, rows, start, n, net, work, loss.code, start < 0)
         t = take_step(params, work.grad, moments, n_coefs, S, loss.alpha, step, t)
         accumulated += batch_value(total, S, reg, n, loss.scale)

@@ -64,24 +64,3 @@ def intercept_view(buf, sizes, layer):
     """Biases of layer ``layer`` in ``buf``: shape (sizes[layer + 1],)."""
     off = n_coefs(sizes) + int(sum(int(s) for s in sizes[1 : layer + 1]))
     return buf[off : off + int(sizes[layer + 1])]
-
-
-def work_buffers(sizes, cap, dtype):
-    """Allocate the activation and delta buffers for batches of ``cap`` rows."""
-    acts = np.empty(cap * int(np.sum(sizes)), dtype=dtype)
-    deltas = np.empty(cap * int(np.sum(sizes[1:])), dtype=dtype)
-    return acts, deltas
-
-
-class Buffers:
-    """The work buffers of a fit for batches of ``cap`` rows, allocated once: the
-    layer table, activations and deltas, a gradient laid out like the params, and
-    the kernels' scratch space (as large as the largest weight matrix)."""
-
-    def __init__(self, sizes, dtype, cap, n_params):
-        sizes = np.asarray(sizes, dtype=np.int64)
-        self.cap = cap
-        self.table = layer_table(sizes, cap)
-        self.acts, self.deltas = work_buffers(sizes, cap, dtype)
-        self.grad = np.empty(n_params, dtype=dtype)
-        self.tmp = np.empty(int((sizes[:-1] * sizes[1:]).max()), dtype=dtype)

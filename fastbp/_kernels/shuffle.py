@@ -71,7 +71,7 @@ def shuffle(order, state, out):
         while value > i:
             if pos == _N:
                 _twist(state)
-                _temper(state, 0, out)
+                _temper(state, int64(0), out)  # (int64: a literal 0 compiled a second _temper)
                 pos = 0
             value = int64(out[pos]) & mask
             pos += 1

@@ -1,0 +1,102 @@
+"""Every signature of every compiled kernel fastbp can reach, as example arguments.
+
+Kernels take the protocol's groups (``protocol``), whose builders give each field
+one type whatever the network, the data (dense or CSR, read-only or not) or the
+solver; so each kernel has one signature per dtype: that of its examples here.
+``fastbp compile`` (``fastbp/_compile.py``) compiles them all, so that no fit
+compiles. tests/test_compile.py fits a grid of configurations in a fresh process
+and fails if anything compiles: a new path with a new signature is added here.
+
+``CALLEES`` are the kernels only other kernels call (``config.jit_internal``);
+``CALLERS`` the ones Python calls. The set-up compiles each kernel after the
+kernels it calls (``calls``), so that it loads them from the cache, and no two
+processes of the set-up compile the same kernel. The kernels generated per
+architecture (``generated``) are not here: each compiles at its first fit, with
+the callees here loaded.
+"""
+
+import numpy as np
+
+from . import backward, epochs, forward, optimizers, passes, protocol, shuffle
+from .codes import IDENTITY, RELU, SGD, SQUARED_ERROR
+from .layout import B_OFF, n_params
+
+DTYPES = (np.float64, np.float32)
+
+# (in the order the set-up starts them, when the kernels they call are ready)
+CALLEES = (
+    optimizers.stepped,
+    backward.backward_pass,
+    forward.forward_pass,
+    epochs.take_step,
+    passes.batch_loss_grad,
+    backward.finish_gradient,
+    optimizers.swept,
+    shuffle._temper,
+    shuffle._twist,
+)
+CALLERS = (epochs.run_epoch, passes.loss_gradient, passes.predict, shuffle.shuffle)
+
+
+def calls(kernel):
+    """The kernels of CALLEES that ``kernel`` calls, directly or through the functions
+    inlined into it (``config.jit_inline``), found in their code's global names."""
+    found, seen, todo = set(), set(), [kernel]
+    while todo:
+        func = todo.pop().py_func
+        for name in func.__code__.co_names:
+            callee = func.__globals__.get(name)
+            if any(callee is c for c in CALLEES):
+                found.add(callee)
+            elif hasattr(callee, "py_func") and callee not in seen:  # an inlined kernel
+                seen.add(callee)
+                todo.append(callee)
+    found.discard(kernel)
+    return found
+
+
+def examples(kernel):
+    """Arguments of every signature of ``kernel`` (one of CALLEES or CALLERS) fastbp
+    calls it with: a list of tuples."""
+    if kernel in (shuffle.shuffle, shuffle._temper, shuffle._twist):
+        return [_shuffle_examples()[kernel]]
+    return [_examples(dtype)[kernel] for dtype in DTYPES]
+
+
+def _examples(dtype):
+    sizes, cap = (2, 3, 1), 2
+    data = protocol.data(np.zeros((cap, sizes[0]), dtype=dtype), dtype)
+    rows = np.arange(cap, dtype=np.int64)
+    targets = protocol.targets(np.zeros((cap, sizes[-1]), dtype=dtype), np.ones(cap, dtype=dtype))
+    params = np.zeros(n_params(sizes), dtype=dtype)
+    net = protocol.net(params, RELU, IDENTITY)
+    work = protocol.work(sizes, cap, dtype)
+    loss = protocol.loss(SQUARED_ERROR)
+    moments = protocol.moments(np.zeros((2, params.shape[0]), dtype=dtype))
+    step = protocol.step(SGD, 0.1)
+    n = min(cap, rows.shape[0])  # rows in a batch
+    n_coefs = work.table[0, B_OFF]
+    S = 1.0  # a batch's summed sample weights: a float64 in either dtype
+    w = params[0]  # a weight, an activation, a delta, their step's settings: the dtype's
+    return {
+        epochs.run_epoch: (data, targets, rows, net, work, loss, moments, step),
+        passes.loss_gradient: (data, targets, rows, net, work, loss),
+        passes.predict: (data, rows, net, work, np.empty((cap, sizes[-1]), dtype=dtype)),
+        backward.backward_pass: (net, work, n, n < 0),
+        passes.batch_loss_grad: (data, targets, rows, 0, n, net, work, loss.code, n < 0),
+        forward.forward_pass: (net, work, n),
+        epochs.take_step: (params, work.grad, moments, n_coefs, S, loss.alpha, step, step.t),
+        backward.finish_gradient: (params, work.grad, n_coefs, loss.alpha, S),
+        optimizers.stepped: (w, w, w, w, w),
+        optimizers.swept: (w, w, w, loss.alpha, w, w, w, w),
+    }
+
+
+def _shuffle_examples():
+    # (fastbp._shuffle.Shuffler: numpy's MT19937 state, key and position, as uint32)
+    state, out = np.zeros(shuffle.STATE_WORDS + 1, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+    return {
+        shuffle.shuffle: (np.arange(2, dtype=np.int64), state, out),
+        shuffle._temper: (state, np.int64(0), out),
+        shuffle._twist: (state,),
+    }
