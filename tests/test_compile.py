@@ -147,3 +147,28 @@ EDIT = """    if code == IDENTITY:
             buf[i] *= 2
         return
 """
+
+
+def test_the_fingerprint_follows_every_kernel_import():
+    # The fingerprint reads imports with a pattern (fast); ast says what they are.
+    import ast
+
+    from fastbp._kernels import cache, generated
+
+    def imports(path):
+        found = set()
+        for node in ast.parse(Path(path).read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found.update([node.module] if node.module else [a.name for a in node.names])
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "fastbp._kernels."
+            ):
+                found.add(node.module.split(".")[2])
+        return {cache.KERNELS / f"{name}.py" for name in found} & set(cache.KERNELS.glob("*.py"))
+
+    generated_kernel = Path(generated.module_file(generated.source((1, 2, 1), 4, 0, 0)))
+    paths = [*cache.KERNELS.glob("*.py"), generated_kernel]
+    for path in paths:
+        if path.name != "generated.py":  # (its template's imports count too: more, not fewer)
+            assert cache._kernel_imports(path) == imports(path), path
+    assert len(cache._kernel_imports(generated_kernel)) >= 5
