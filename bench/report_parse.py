@@ -56,8 +56,9 @@ def epoch_gflops(case, seconds):
 
 def startup_times(results):
     """{(process, fit): (median s, rounds, steps)}: process "python", "sklearn",
-    "fastbp (warm cache)" or "fastbp (cold cache)"; fit "one epoch", "default" or None
-    (python). Runs written before the default fit was timed count as "one epoch"."""
+    "fastbp (warm cache)", "fastbp (cold cache)" or the set-up, "fastbp compile (empty
+    cache)"; fit "one epoch", "default", "digits" or None (python, the set-up). Runs
+    written before the default fit was timed count as "one epoch"."""
     found = {}
     for b in benchmarks(results, "test_startup"):
         info = b["extra_info"]

@@ -44,7 +44,7 @@ def _name(kernel):
 
 
 def _find(name):
-    for kernel in signatures.CALLEES + signatures.CALLERS:
+    for kernel in signatures.kernels():
         if _name(kernel) == name:
             return kernel
     raise KeyError(name)
@@ -78,7 +78,7 @@ def missing():
     """The names of the kernels with a signature not in the cache yet, in the order
     to compile them (callees first)."""
     names = []
-    for kernel in signatures.CALLEES + signatures.CALLERS:
+    for kernel in signatures.kernels():
         sigs = [tuple(numba.typeof(a) for a in args) for args in signatures.examples(kernel)]
         if not all(kernel._cache.has(sig, kernel.targetctx.codegen()) for sig in sigs):
             names.append(_name(kernel))
@@ -133,7 +133,7 @@ def compile_all(workers=None, progress=None, say=print):
 
 
 def _in_turn(names, workers):
-    for name in names:  # (callees before their callers: signatures' order)
+    for name in names:  # (callees before their callers: the order of signatures.kernels)
         yield compile_kernel(name)
 
 
@@ -178,7 +178,7 @@ def main(args):
 
     report = compile_all(args.workers, progress)
     compiled = sum(k.compiled for k in report.kernels)
-    total = sum(len(signatures.examples(k)) for k in signatures.CALLEES + signatures.CALLERS)
+    total = sum(len(signatures.examples(k)) for k in signatures.kernels())
     print(
         f"fastbp compile: {compiled} of {total} kernel signatures compiled in "
         f"{report.seconds:.1f} s, the others were cached ({report.cache_dir})"

@@ -88,14 +88,30 @@ def _network(dtype):
     return fit
 
 
-def _generated(dtype):
-    """A network small enough for a kernel generated for its architecture
-    (fastbp/_kernels/generated.py): compiled at its first fit, not at set-up."""
-    from fastbp import Network
+def _seed(dtype):
+    """The seeds' 1-2-1 network trained row by row, by Network and by MLPRegressor, as
+    bench/'s seed case: kernels generated for it, compiled at set-up."""
+    from fastbp import MLPRegressor, Network
 
     def fit():
         X, _, y = _data(dtype, features=1)
         net = Network([1, 2, 1], activation="softplus", dtype=dtype, random_state=0)
+        net.train_epoch(X, y, batch_size=1)
+        params = dict(solver="sgd", momentum=0, batch_size=1, activation="logistic")
+        MLPRegressor(hidden_layer_sizes=(2,), max_iter=2, **params).fit(X, y)
+
+    return fit
+
+
+def _generated(dtype):
+    """A network small enough for a kernel generated for its architecture
+    (fastbp/_kernels/generated.py), not one the set-up compiles: compiled at its
+    first fit."""
+    from fastbp import Network
+
+    def fit():
+        X, _, y = _data(dtype, features=2)
+        net = Network([2, 3, 1], activation="tanh", dtype=dtype, random_state=0)
         net.train_epoch(X, y, batch_size=1)
 
     return fit
@@ -121,6 +137,7 @@ for _dtype in (np.float64, np.float32):
             f"regressor read-only lbfgs {_t}": _regressor(_dtype, _read_only, solver="lbfgs"),
             f"partial_fit {_t}": _partial_fit(_dtype),
             f"Network {_t}": _network(_dtype),
+            f"seed {_t}": _seed(_dtype),
         }
     )
 GENERATED = {f"generated {np.dtype(t).name}": _generated(t) for t in (np.float64, np.float32)}

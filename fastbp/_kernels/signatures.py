@@ -10,15 +10,15 @@ and fails if anything compiles: a new path with a new signature is added here.
 ``CALLEES`` are the kernels only other kernels call (``config.jit_internal``);
 ``CALLERS`` the ones Python calls. The set-up compiles each kernel after the
 kernels it calls (``calls``), so that it loads them from the cache, and no two
-processes of the set-up compile the same kernel. The kernels generated per
-architecture (``generated``) are not here: each compiles at its first fit, with
-the callees here loaded.
+processes of the set-up compile the same kernel. Of the kernels generated per
+architecture (``generated``), those of ``GENERATED`` are compiled too; any other
+compiles at its first fit, with its callees here loaded.
 """
 
 import numpy as np
 
-from . import backward, epochs, forward, optimizers, passes, protocol, shuffle
-from .codes import IDENTITY, RELU, SGD, SQUARED_ERROR
+from . import backward, epochs, forward, generated, optimizers, passes, protocol, shuffle
+from .codes import IDENTITY, LOGISTIC, RELU, SGD, SOFTPLUS, SQUARED_ERROR
 from .layout import B_OFF, n_params
 
 DTYPES = (np.float64, np.float32)
@@ -36,6 +36,20 @@ CALLEES = (
     shuffle._twist,
 )
 CALLERS = (epochs.run_epoch, passes.loss_gradient, passes.predict, shuffle.shuffle)
+
+# (layer sizes, hidden, output activation, loss) of the generated kernels compiled at
+# set-up: the 1-2-1 networks of the seeds (softplus) and of bench/'s seed case
+# (logistic), trained by plain SGD on one row at a time.
+GENERATED = (
+    ((1, 2, 1), SOFTPLUS, IDENTITY, SQUARED_ERROR),
+    ((1, 2, 1), LOGISTIC, IDENTITY, SQUARED_ERROR),
+)
+
+
+def kernels():
+    """Every kernel the set-up compiles, callees first: CALLEES, CALLERS, then the
+    kernels of GENERATED (written to their files now, if missing)."""
+    return CALLEES + CALLERS + tuple(generated.kernel(*key) for key in GENERATED)
 
 
 def calls(kernel):
@@ -60,6 +74,8 @@ def examples(kernel):
     calls it with: a list of tuples."""
     if kernel in (shuffle.shuffle, shuffle._temper, shuffle._twist):
         return [_shuffle_examples()[kernel]]
+    if kernel not in CALLEES + CALLERS:  # a generated kernel: run_epoch's arguments
+        kernel = epochs.run_epoch
     return [_examples(dtype)[kernel] for dtype in DTYPES]
 
 
