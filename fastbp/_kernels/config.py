@@ -44,6 +44,13 @@ def jit_internal(func):
     return use_kernel_cache(numba.njit(**options)(func))
 
 
+def jit_internal_inline(func):
+    """``jit_internal``, and inlined by LLVM into each caller (after Numba compiled it
+    once): compiled once, without a call's cost."""
+    options = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, forceinline=True)
+    return use_kernel_cache(numba.njit(**options, **JIT_OPTIONS)(func))
+
+
 def jit_inline(func):
     """Compile ``func`` into the body of each kernel that calls it.
 

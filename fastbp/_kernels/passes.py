@@ -8,7 +8,7 @@ here allocates: the caller hands every buffer (``protocol``).
 """
 
 from .backward import backward_pass, finish_gradient
-from .config import jit, jit_internal
+from .config import jit, jit_internal_inline
 from .forward import forward_rows
 from .layout import B_OFF, DELTA_OFF, FAN_OUT, OUT_OFF
 from .losses import loss_and_delta
@@ -28,7 +28,7 @@ def predict(data, rows, net, work, out):
                 out[start + i, k] = acts[p_off + i * m + k]
 
 
-@jit_internal
+@jit_internal_inline
 def batch_loss_grad(data, targets, rows, start, n, net, work, loss, accumulate):
     """Forward and backward over rows[start:start + n]; return sum_i s_i l_i.
 

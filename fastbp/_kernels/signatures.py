@@ -15,9 +15,10 @@ architecture (``generated``), those of ``GENERATED`` are compiled too; any other
 compiles at its first fit, with its callees here loaded.
 """
 
+import numba
 import numpy as np
 
-from . import backward, epochs, forward, generated, optimizers, passes, protocol, shuffle
+from . import backward, epochs, forward, generated, optimizers, passes, protocol, shared, shuffle
 from .codes import IDENTITY, LOGISTIC, RELU, SGD, SOFTPLUS, SQUARED_ERROR
 from .layout import B_OFF, n_params
 
@@ -32,6 +33,13 @@ CALLEES = (
     passes.batch_loss_grad,
     backward.finish_gradient,
     optimizers.swept,
+    shared.gather_rows,
+    shared.activate,
+    shared.loss_and_delta,
+    shared.backprop_derivative,
+    shared.l2_term,
+    shared.exact_reciprocal,
+    shared.batch_value,
     shuffle._temper,
     shuffle._twist,
 )
@@ -76,7 +84,11 @@ def examples(kernel):
         return [_shuffle_examples()[kernel]]
     if kernel not in CALLEES + CALLERS:  # a generated kernel: run_epoch's arguments
         kernel = epochs.run_epoch
-    return [_examples(dtype)[kernel] for dtype in DTYPES]
+    found = {}  # (by signature: a kernel of scalars has one for both dtypes)
+    for dtype in DTYPES:
+        args = _examples(dtype)[kernel]
+        found.setdefault(tuple(numba.typeof(a) for a in args), args)
+    return list(found.values())
 
 
 def _examples(dtype):
@@ -105,6 +117,14 @@ def _examples(dtype):
         backward.finish_gradient: (params, work.grad, n_coefs, loss.alpha, S),
         optimizers.stepped: (w, w, w, w, w),
         optimizers.swept: (w, w, w, loss.alpha, w, w, w, w),
+        # as the generated kernels call them: offsets and codes as int64, S a float
+        shared.gather_rows: (data, rows, n, n, n, work.acts),
+        shared.activate: (work.acts, n, n, n, RELU),
+        shared.loss_and_delta: (work.acts, n, n, n, targets, rows, n, loss.code, n, work.deltas, n),
+        shared.backprop_derivative: (work.acts, n, work.deltas, n, n, RELU),
+        shared.l2_term: (params, n, loss.alpha, S),
+        shared.exact_reciprocal: (S,),
+        shared.batch_value: (S, S, S, n, loss.scale),
     }
 
 
