@@ -101,11 +101,13 @@ def test_generated_source_is_one_statement_per_step():
     text = _unrolled.source((1, 2, 1), *codes("logistic", "identity", "squared_error"))
     compile(text, "generated", "exec")
     # seven parameters, each loaded, stepped, stored once; the hidden layer's two
-    # messages; one activation call per layer
+    # messages; the hidden layer's activation and its derivative, the loss, by name
+    # (none for the identity output)
     assert text.count(" = swept(") + text.count(" = stepped(") == 7
     assert text.count("    params[") == 7 + 4  # the end, and before the L2 term
     assert text.count("message += ") == 2
-    assert text.count("activate(acts,") == 2
+    assert text.count("logistic(acts,") == text.count("logistic_derivative(acts,") == 1
+    assert text.count("squared_error(acts,") == 1 and "activate" not in text
 
 
 def test_source_dir_follows_numba_cache_dir(tmp_path, monkeypatch):

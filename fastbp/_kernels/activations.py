@@ -12,6 +12,11 @@ one buffer per layer (as scikit-learn does):
     softplus   f' = sigmoid(in) = 1 - exp(-out)
     leaky_relu f' = 1 if out > 0 else 0.01
 
+Each function has a kernel of its own (``relu``, ``relu_derivative``, ...), which
+``activate`` and ``backprop_derivative`` pick by code and the generated kernels
+call by name (``FORWARD``, ``DERIVATIVE``): a kernel compiled for one activation
+then compiles that one only.
+
 Every form here is safe for any finite input: logistic never calls exp on an
 argument that overflows, softplus never on a positive one, softmax subtracts
 the row maximum first, and exp saturates at the dtype's largest and smallest
@@ -22,92 +27,174 @@ import math
 
 from numba import uint64
 
-from .codes import EXP, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
+from .codes import EXP, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 from .config import jit_inline
 
 
 @jit_inline
 def activate(buf, off, n, m, code):
     """Apply activation ``code`` in place to buf[off : off + n * m] ((n, m) rows)."""
-    if code == IDENTITY:
-        return
     if code == SOFTMAX:
-        for i in range(n):
-            row = off + i * m
-            top = buf[row]
-            for j in range(1, m):
-                if buf[row + j] > top:
-                    top = buf[row + j]
-            total = buf.dtype.type(0)
-            for j in range(m):
-                buf[row + j] = math.exp(buf[row + j] - top)
-                total += buf[row + j]
-            for j in range(m):
-                buf[row + j] /= total
+        softmax(buf, off, n, m)
         return
-    start, end = uint64(off), uint64(off + n * m)  # unsigned: see forward.product_loops
     # one loop per activation, so each compiles to a tight (vectorisable) loop
+    start, end = off, off + n * m
     if code == RELU:
-        for q in range(start, end):
-            if buf[q] < 0:
-                buf[q] = 0
+        relu(buf, start, end)
     elif code == LOGISTIC:
-        # scipy's expit, which scikit-learn calls, to the bit: 1 / (1 + e^-z) in the
-        # buffer's dtype (expf for float32). Where e^-z would overflow the dtype, e^z
-        # instead: the same to within 1e-38 (float32) or 1e-308, where expit gives 0.
-        one = buf.dtype.type(1)
-        cap = 88.72 if buf.itemsize == 4 else 709.78  # just below e^cap's overflow
-        for q in range(start, end):
-            z = buf[q]
-            if -z <= cap:
-                buf[q] = one / (one + math.exp(-z))
-            else:  # and NaN
-                buf[q] = math.exp(z)
+        logistic(buf, start, end)
     elif code == TANH:
-        for q in range(start, end):
-            buf[q] = math.tanh(buf[q])
+        tanh(buf, start, end)
     elif code == SOFTPLUS:
-        for q in range(start, end):
-            z = buf[q]
-            buf[q] = max(z, 0) + math.log1p(math.exp(-abs(z)))
+        softplus(buf, start, end)
     elif code == LEAKY_RELU:
-        for q in range(start, end):
-            if buf[q] < 0:
-                buf[q] *= LEAKY_SLOPE
+        leaky_relu(buf, start, end)
     elif code == EXP:
-        # Saturate at the dtype's finite range: e^z for z beyond log(max) would
-        # be inf and for z below log(tiny) 0, which makes the Poisson loss
-        # y log(y / p) infinite; clipping keeps loss and gradient finite.
-        # (bounds just inside log(tiny) and log(max) of float32 and float64)
-        lo, hi = (-87.0, 88.0) if buf.itemsize == 4 else (-708.0, 709.0)
-        for q in range(start, end):
-            buf[q] = math.exp(min(max(buf[q], lo), hi))
+        exp(buf, start, end)
+
+
+@jit_inline
+def softmax(buf, off, n, m):
+    for i in range(n):
+        row = off + i * m
+        top = buf[row]
+        for j in range(1, m):
+            if buf[row + j] > top:
+                top = buf[row + j]
+        total = buf.dtype.type(0)
+        for j in range(m):
+            buf[row + j] = math.exp(buf[row + j] - top)
+            total += buf[row + j]
+        for j in range(m):
+            buf[row + j] /= total
+
+
+# The functions of one activation apply it to buf[start:end] in place (unsigned
+# indices: see forward.product_loops).
+
+
+@jit_inline
+def relu(buf, start, end):
+    for q in range(uint64(start), uint64(end)):
+        if buf[q] < 0:
+            buf[q] = 0
+
+
+@jit_inline
+def logistic(buf, start, end):
+    # scipy's expit, which scikit-learn calls, to the bit: 1 / (1 + e^-z) in the
+    # buffer's dtype (expf for float32). Where e^-z would overflow the dtype, e^z
+    # instead: the same to within 1e-38 (float32) or 1e-308, where expit gives 0.
+    one = buf.dtype.type(1)
+    cap = 88.72 if buf.itemsize == 4 else 709.78  # just below e^cap's overflow
+    for q in range(uint64(start), uint64(end)):
+        z = buf[q]
+        if -z <= cap:
+            buf[q] = one / (one + math.exp(-z))
+        else:  # and NaN
+            buf[q] = math.exp(z)
+
+
+@jit_inline
+def tanh(buf, start, end):
+    for q in range(uint64(start), uint64(end)):
+        buf[q] = math.tanh(buf[q])
+
+
+@jit_inline
+def softplus(buf, start, end):
+    for q in range(uint64(start), uint64(end)):
+        z = buf[q]
+        buf[q] = max(z, 0) + math.log1p(math.exp(-abs(z)))
+
+
+@jit_inline
+def leaky_relu(buf, start, end):
+    for q in range(uint64(start), uint64(end)):
+        if buf[q] < 0:
+            buf[q] *= LEAKY_SLOPE
+
+
+@jit_inline
+def exp(buf, start, end):
+    # Saturate at the dtype's finite range: e^z for z beyond log(max) would be inf
+    # and for z below log(tiny) 0, which makes the Poisson loss y log(y / p)
+    # infinite; clipping keeps loss and gradient finite. (bounds just inside
+    # log(tiny) and log(max) of float32 and float64)
+    lo, hi = (-87.0, 88.0) if buf.itemsize == 4 else (-708.0, 709.0)
+    for q in range(uint64(start), uint64(end)):
+        buf[q] = math.exp(min(max(buf[q], lo), hi))
 
 
 @jit_inline
 def backprop_derivative(acts, a_off, deltas, d_off, count, code):
     """deltas[d_off + q] *= f'(in), read from out = acts[a_off + q], q < count."""
-    if code == IDENTITY:
-        return
-    a_off, d_off, count = uint64(a_off), uint64(d_off), uint64(count)
-    one = acts.dtype.type(1)  # 1 - a in the buffer's dtype, as scikit-learn's NumPy code
     if code == RELU:
-        for q in range(count):
-            if acts[a_off + q] <= 0:
-                deltas[d_off + q] = 0
+        relu_derivative(acts, a_off, deltas, d_off, count)
     elif code == LOGISTIC:
-        for q in range(count):
-            a = acts[a_off + q]
-            deltas[d_off + q] *= a
-            deltas[d_off + q] *= one - a
+        logistic_derivative(acts, a_off, deltas, d_off, count)
     elif code == TANH:
-        for q in range(count):
-            a = acts[a_off + q]
-            deltas[d_off + q] *= one - a * a
+        tanh_derivative(acts, a_off, deltas, d_off, count)
     elif code == SOFTPLUS:
-        for q in range(count):
-            deltas[d_off + q] *= -math.expm1(-acts[a_off + q])
+        softplus_derivative(acts, a_off, deltas, d_off, count)
     elif code == LEAKY_RELU:
-        for q in range(count):
-            if acts[a_off + q] <= 0:
-                deltas[d_off + q] *= LEAKY_SLOPE
+        leaky_relu_derivative(acts, a_off, deltas, d_off, count)
+
+
+# The derivatives of one activation, as backprop_derivative (1 - a in the buffer's
+# dtype, as scikit-learn's NumPy code).
+
+
+@jit_inline
+def relu_derivative(acts, a_off, deltas, d_off, count):
+    a_off, d_off = uint64(a_off), uint64(d_off)
+    for q in range(uint64(count)):
+        if acts[a_off + q] <= 0:
+            deltas[d_off + q] = 0
+
+
+@jit_inline
+def logistic_derivative(acts, a_off, deltas, d_off, count):
+    a_off, d_off, one = uint64(a_off), uint64(d_off), acts.dtype.type(1)
+    for q in range(uint64(count)):
+        a = acts[a_off + q]
+        deltas[d_off + q] *= a
+        deltas[d_off + q] *= one - a
+
+
+@jit_inline
+def tanh_derivative(acts, a_off, deltas, d_off, count):
+    a_off, d_off, one = uint64(a_off), uint64(d_off), acts.dtype.type(1)
+    for q in range(uint64(count)):
+        a = acts[a_off + q]
+        deltas[d_off + q] *= one - a * a
+
+
+@jit_inline
+def softplus_derivative(acts, a_off, deltas, d_off, count):
+    a_off, d_off = uint64(a_off), uint64(d_off)
+    for q in range(uint64(count)):
+        deltas[d_off + q] *= -math.expm1(-acts[a_off + q])
+
+
+@jit_inline
+def leaky_relu_derivative(acts, a_off, deltas, d_off, count):
+    a_off, d_off = uint64(a_off), uint64(d_off)
+    for q in range(uint64(count)):
+        if acts[a_off + q] <= 0:
+            deltas[d_off + q] *= LEAKY_SLOPE
+
+
+# The kernel of each code, by name, for the generated kernels (identity: none).
+FORWARD = {
+    RELU: "relu",
+    LOGISTIC: "logistic",
+    TANH: "tanh",
+    SOFTPLUS: "softplus",
+    LEAKY_RELU: "leaky_relu",
+    EXP: "exp",
+    SOFTMAX: "softmax",
+}
+DERIVATIVE = {
+    code: FORWARD[code] + "_derivative" for code in (RELU, LOGISTIC, TANH, SOFTPLUS, LEAKY_RELU)
+}

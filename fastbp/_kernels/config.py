@@ -1,11 +1,13 @@
 """Compile options for every kernel, in one place.
 
-Every ``@njit`` function in fastbp is declared with :func:`jit` or
-:func:`jit_inline`, so the options below are the only ones in force:
+Every ``@njit`` function in fastbp is declared with one of the decorators below
+(``jit``, ``jit_internal``, ``jit_internal_inline``, ``jit_inline``), so the
+options here are the only ones in force:
 
-- ``cache=True``: compiled code is written next to the sources and reused by the
-  next process; kernels take integer codes rather than function objects, so
-  that one compiled kernel per dtype serves every network.
+- ``cache=True``: compiled code is written to Numba's cache and reused by the next
+  process (``cache``: keyed by every kernel source a kernel depends on); kernels
+  take integer codes rather than function objects, so that one compiled kernel
+  per dtype serves every network.
 - ``nogil=True``: fits in several threads run in parallel.
 - ``fastmath`` stays off: re-associating sums changes results between runs and
   has produced NaN in other projects' training loops.
@@ -45,8 +47,8 @@ def jit_internal(func):
 
 
 def jit_internal_inline(func):
-    """``jit_internal``, and inlined by LLVM into each caller (after Numba compiled it
-    once): compiled once, without a call's cost."""
+    """``jit_internal``, and inlined by LLVM into each caller: Numba compiles it once,
+    its callers pay no call (for a kernel two kernels share, on their hot path)."""
     options = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, forceinline=True)
     return use_kernel_cache(numba.njit(**options, **JIT_OPTIONS)(func))
 

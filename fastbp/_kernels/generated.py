@@ -14,11 +14,11 @@ time (DESIGN.md).
 No arithmetic is written twice: what is not a weighted sum or an SGD step (the
 row gather, the activations, the loss and output delta, f', the L2 term, a
 batch's loss value) is the shared kernel of the other modules here, called on the
-work buffers with constant offsets (through ``shared``: compiled once, at set-up,
-and inlined by LLVM); the weighted sums and steps are
-``run_epoch``'s operation for operation where its products take loops, below
-``config.BLAS_MIN_FLOPS``. tests/test_unrolled.py checks the two kernels give the
-same bits there.
+work buffers with constant offsets (the activations and the loss of its codes
+only, and through ``shared``, compiled once and inlined by LLVM, the rest); the
+weighted sums and steps are ``run_epoch``'s operation for operation where its
+products take loops, below ``config.BLAS_MIN_FLOPS``. tests/test_unrolled.py checks
+the two kernels give the same bits there.
 
 The source goes to a file (``source_dir``) so that Numba caches the compiled code
 like any other kernel's; the file's name is a hash of its text and of every
@@ -38,7 +38,10 @@ import types
 from pathlib import Path
 
 from .._files import replace_text
+from .activations import DERIVATIVE, FORWARD
+from .codes import IDENTITY, LOG_LOSS, LOGISTIC, SOFTMAX
 from .layout import layer_table, n_params
+from .losses import LOSSES, canonical
 
 # Networks of up to this many parameters and hidden layers, every layer's
 # product for one row below MAX_PRODUCT multiply-adds, get a generated kernel.
@@ -58,15 +61,8 @@ from numba import int64 as I
 from fastbp._kernels.codes import ADAM
 from fastbp._kernels.config import jit
 from fastbp._kernels.optimizers import stepped, swept
-from fastbp._kernels.shared import (
-    activate,
-    backprop_derivative,
-    batch_value,
-    exact_reciprocal,
-    gather_rows,
-    l2_term,
-    loss_and_delta,
-)
+from fastbp._kernels.shared import batch_value, exact_reciprocal, gather_rows, l2_term
+{activations}from fastbp._kernels.losses import {losses}
 
 
 @jit
@@ -95,7 +91,22 @@ def source(sizes, hidden, out_code, loss):
     last = len(table) - 1
     n_coefs = table[0][1]
     w = [f"w{q}" for q in range(n_params(sizes))]  # params[q] lives in w[q] during the epoch
-    header = _HEADER.format(sizes=tuple(sizes), hidden=hidden, out_code=out_code, loss=loss)
+    # each activation's and the loss's own kernels (activations.FORWARD, ...,
+    # losses.LOSSES), and dl/dp to dl/dz where the pair needs it
+    names = {FORWARD.get(hidden), FORWARD.get(out_code), DERIVATIVE.get(hidden)} - {None}
+    activations = (
+        f"from fastbp._kernels.activations import {', '.join(sorted(names))}\n" if names else ""
+    )
+    chain = not canonical.py_func(loss, out_code)
+    losses = ", ".join([LOSSES[loss]] + (["chain_rule"] if chain else []) + ["weigh"])
+    header = _HEADER.format(
+        sizes=tuple(sizes),
+        hidden=hidden,
+        out_code=out_code,
+        loss=loss,
+        activations=activations,
+        losses=losses,
+    )
     lines = [header.rstrip()]
     add = lines.append
     for q in range(len(w)):
@@ -124,18 +135,26 @@ def source(sizes, hidden, out_code, loss):
             for p in range(k):
                 add(f"        z += {out[l][p]} * {w[w_off + p * m + j]}")
             add(f"        acts[{z_off + j}] = z + {w[b_off + j]}")
-        code = hidden if l < last else out_code
-        add(f"        activate(acts, I({z_off}), I(1), I({m}), I({code}))")
+        code = hidden if l < last else out_code  # (activations.activate, for this code)
+        if code == SOFTMAX:
+            add(f"        softmax(acts, {z_off}, 1, {m})")
+        elif code != IDENTITY:
+            add(f"        {FORWARD[code]}(acts, {z_off}, {z_off + m})")
         out.append([f"a{l + 1}_{j}" for j in range(m)])
         if l < last:  # (the outputs are read by loss_and_delta)
             for j in range(m):
                 add(f"        {out[l + 1][j]} = acts[{z_off + j}]")
     _, _, _, m_out, _, p_off, d_last = table[last]
+    # (losses.loss_and_delta, for this loss and output activation)
     add("        total = 0.0")
+    binary = f", {out_code == LOGISTIC}" if loss == LOG_LOSS else ""
     add(
-        f"        total += loss_and_delta(acts, I({p_off}), I(1), I({m_out}), targets, rows, i, "
-        f"I({loss}), I({out_code}), deltas, I({d_last}))"
+        f"        total += {LOSSES[loss]}(acts, {p_off}, 1, {m_out}, targets, rows, i, deltas, "
+        f"{d_last}{binary})"
     )
+    if chain:
+        add(f"        chain_rule(acts, {p_off}, 1, {m_out}, {out_code}, deltas, {d_last})")
+    add(f"        weigh(deltas, {d_last}, 1, {m_out}, targets.weights, rows, i)")
     # backward, last layer first: each weight's message share, then its step
     for l in range(last, -1, -1):
         w_off, b_off, k, m, _, _, d_off = table[l]
@@ -158,10 +177,8 @@ def source(sizes, hidden, out_code, loss):
             add(f"        {w[b_off + j]} = stepped({w[b_off + j]}, {d[j]}, s, inv, lr_)")
         if l > 0:
             in_off = table[l][4]
-            add(
-                f"        backprop_derivative(acts, I({in_off}), deltas, I({dp_off}), I({k}), "
-                f"I({hidden}))"
-            )
+            if hidden in DERIVATIVE:  # (activations.backprop_derivative, for this code)
+                add(f"        {DERIVATIVE[hidden]}(acts, {in_off}, deltas, {dp_off}, {k})")
     add("        accumulated += batch_value(total, S, reg, I(1), loss.scale)")
     for q in range(len(w)):
         add(f"    params[{q}] = {w[q]}")

@@ -14,6 +14,12 @@ Y and sample weights s of the whole data set (``protocol.Targets``) at rows
 with p clipped to [eps, 1 - eps] in log_loss as scikit-learn does, and writes
 delta_k = s_i dl/dz_k into ``deltas`` at ``d_off``: the seeds' output delta
 (dE/dout times f'(in)) for every sample, not yet divided by S.
+
+Each loss has a kernel of its own (``squared_error``, ``log_loss``, ``poisson``:
+the loss, and p - y in ``deltas``), followed, where the output activation is not
+the loss's canonical one, by ``chain_rule`` (dl/dz from dl/dp), then by
+``weigh`` (times s_i). ``loss_and_delta`` picks them by code; the generated
+kernels call them by name (``LOSSES``), so that they compile one loss only.
 """
 
 import math
@@ -25,57 +31,124 @@ from .config import jit_inline
 @jit_inline
 def loss_and_delta(acts, p_off, n, m, targets, rows, start, loss, out_code, deltas, d_off):
     """Return sum_i s_i l(y_i, p_i) over the batch, and write s_i * dl/dz for its
-    rows into ``deltas`` at ``d_off``. One pass for both: as two functions, each
-    reading the rows, targets and weights, small networks' epochs took longer."""
-    Y, sw = targets.Y, targets.weights
-    # machine epsilon of the buffer's dtype: scikit-learn's clip for log_loss
-    eps = 1.1920928955078125e-07 if acts.itemsize == 4 else 2.220446049250313e-16
-    canonical = (
+    rows into ``deltas`` at ``d_off``."""
+    if loss == SQUARED_ERROR:
+        total = squared_error(acts, p_off, n, m, targets, rows, start, deltas, d_off)
+    elif loss == LOG_LOSS:
+        binary = out_code == LOGISTIC
+        total = log_loss(acts, p_off, n, m, targets, rows, start, deltas, d_off, binary)
+    else:
+        total = poisson(acts, p_off, n, m, targets, rows, start, deltas, d_off)
+    if not canonical(loss, out_code):
+        chain_rule(acts, p_off, n, m, out_code, deltas, d_off)
+    weigh(deltas, d_off, n, m, targets.weights, rows, start)
+    return total
+
+
+@jit_inline
+def canonical(loss, out_code):
+    """Whether p - y is dl/dz itself: the loss and the output activation are a
+    canonical pair."""
+    return (
         (loss == SQUARED_ERROR and out_code == IDENTITY)
         or (loss == LOG_LOSS and (out_code == LOGISTIC or out_code == SOFTMAX))
         or (loss == POISSON and out_code == EXP)
     )
+
+
+# Each loss: returns sum_i s_i l_i over rows[start:start + n] and writes p - y (dl/dz
+# for the canonical pairs, dl/dp for the others) into deltas.
+
+
+@jit_inline
+def squared_error(acts, p_off, n, m, targets, rows, start, deltas, d_off):
+    Y, sw = targets.Y, targets.weights
     total = 0.0
     for i in range(n):
         r = rows[start + i]
-        s = sw[r]
-        p0 = p_off + i * m
-        d0 = d_off + i * m
+        p0, d0 = p_off + i * m, d_off + i * m
         li = 0.0
         for k in range(m):
-            y = Y[r, k]
-            p = acts[p0 + k]
-            # p - y: dl/dz for the canonical pairs, dl/dp for squared_error
+            y, p = Y[r, k], acts[p0 + k]
             deltas[d0 + k] = p - y
-            if loss == SQUARED_ERROR:
-                li += 0.5 * (y - p) * (y - p)
-            elif loss == LOG_LOSS:
-                p = min(max(p, eps), 1 - eps)
-                if y != 0:
-                    li -= y * math.log(p)
-                if out_code == LOGISTIC and y != 1:
-                    li -= (1 - y) * math.log(1 - p)
-            elif loss == POISSON:
-                if y != 0:
-                    li += y * math.log(y / p)
-                li += p - y
-        total += s * li
-        if not canonical:
-            if out_code == LOGISTIC:
-                for k in range(m):
-                    p = acts[p0 + k]
-                    deltas[d0 + k] *= p * (1 - p)
-            elif out_code == EXP:
-                for k in range(m):
-                    deltas[d0 + k] *= acts[p0 + k]
-            elif out_code == SOFTMAX:
-                # Jacobian of softmax: dp_j/dz_k = p_j (1[j=k] - p_k)
-                g_dot_p = 0.0
-                for k in range(m):
-                    g_dot_p += deltas[d0 + k] * acts[p0 + k]
-                for k in range(m):
-                    deltas[d0 + k] = acts[p0 + k] * (deltas[d0 + k] - g_dot_p)
-        if s != 1:  # (x * 1 = x: a unit weight, the common case, skips the pass)
+            li += 0.5 * (y - p) * (y - p)
+        total += sw[r] * li
+    return total
+
+
+@jit_inline
+def log_loss(acts, p_off, n, m, targets, rows, start, deltas, d_off, binary):
+    """``binary``: logistic outputs, each the probability of its own 0/1 label."""
+    Y, sw = targets.Y, targets.weights
+    # machine epsilon of the buffer's dtype: scikit-learn's clip
+    eps = 1.1920928955078125e-07 if acts.itemsize == 4 else 2.220446049250313e-16
+    total = 0.0
+    for i in range(n):
+        r = rows[start + i]
+        p0, d0 = p_off + i * m, d_off + i * m
+        li = 0.0
+        for k in range(m):
+            y, p = Y[r, k], acts[p0 + k]
+            deltas[d0 + k] = p - y
+            p = min(max(p, eps), 1 - eps)
+            if y != 0:
+                li -= y * math.log(p)
+            if binary and y != 1:
+                li -= (1 - y) * math.log(1 - p)
+        total += sw[r] * li
+    return total
+
+
+@jit_inline
+def poisson(acts, p_off, n, m, targets, rows, start, deltas, d_off):
+    Y, sw = targets.Y, targets.weights
+    total = 0.0
+    for i in range(n):
+        r = rows[start + i]
+        p0, d0 = p_off + i * m, d_off + i * m
+        li = 0.0
+        for k in range(m):
+            y, p = Y[r, k], acts[p0 + k]
+            deltas[d0 + k] = p - y
+            if y != 0:
+                li += y * math.log(y / p)
+            li += p - y
+        total += sw[r] * li
+    return total
+
+
+@jit_inline
+def chain_rule(acts, p_off, n, m, out_code, deltas, d_off):
+    """deltas (dl/dp) times dp/dz, for the outputs p of activation ``out_code``."""
+    for i in range(n):
+        p0, d0 = p_off + i * m, d_off + i * m
+        if out_code == LOGISTIC:
+            for k in range(m):
+                p = acts[p0 + k]
+                deltas[d0 + k] *= p * (1 - p)
+        elif out_code == EXP:
+            for k in range(m):
+                deltas[d0 + k] *= acts[p0 + k]
+        elif out_code == SOFTMAX:
+            # Jacobian of softmax: dp_j/dz_k = p_j (1[j=k] - p_k)
+            g_dot_p = 0.0
+            for k in range(m):
+                g_dot_p += deltas[d0 + k] * acts[p0 + k]
+            for k in range(m):
+                deltas[d0 + k] = acts[p0 + k] * (deltas[d0 + k] - g_dot_p)
+
+
+@jit_inline
+def weigh(deltas, d_off, n, m, sw, rows, start):
+    """Each row's deltas times its sample weight s_i (unit weights, the common case,
+    skip the pass: x * 1 = x)."""
+    for i in range(n):
+        s = sw[rows[start + i]]
+        if s != 1:
+            d0 = d_off + i * m
             for k in range(m):
                 deltas[d0 + k] *= s
-    return total
+
+
+# Each loss's kernel, by name, for the generated kernels.
+LOSSES = {SQUARED_ERROR: "squared_error", LOG_LOSS: "log_loss", POISSON: "poisson"}
