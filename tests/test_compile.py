@@ -135,15 +135,17 @@ def test_an_edited_callee_is_never_stale(tmp_path):
     assert child() == "[2.5, -5.5] []"  # all loaded from the cache
     activations = package / "fastbp" / "_kernels" / "activations.py"
     text = activations.read_text()
-    edited = text.replace("    if code == IDENTITY:\n        return\n", EDIT)
+    edited = text.replace(ANCHOR, ANCHOR + EDIT)
     assert edited != text, "the identity activation's code moved: update this test"
     activations.write_text(edited)
     assert child() == "[5.0, -11.0] ['forward_pass', 'predict']"
 
 
-# the identity activation, doubled: an edit whose effect shows
-EDIT = """    if code == IDENTITY:
-        for i in range(off, off + n * m):
+# the identity activation (code 0, no branch of its own) doubled: an edit whose
+# effect shows
+ANCHOR = "    start, end = off, off + n * m\n"
+EDIT = """    if code == 0:
+        for i in range(start, end):
             buf[i] *= 2
         return
 """
