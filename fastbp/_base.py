@@ -9,6 +9,7 @@ a ``fastbp.Network`` holds the parameters in one flat buffer (``coefs_`` and
 ``intercepts_`` are views into it) and trains them with the compiled kernels.
 """
 
+import time
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -22,9 +23,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._config import CHUNK_ROWS
+from ._config import CHUNK_ROWS, EPOCHS_CALL_MAX, EPOCHS_CALL_S
 from ._interrupts import HeldInterrupt
-from ._kernels import protocol
+from ._kernels import fits, protocol
 from ._kernels.codes import SGD, SQUARED_ERROR
 from ._progress import progress_bar
 from ._shuffle import Shuffler
@@ -34,6 +35,11 @@ from ._threads import single_blas_thread_if, single_blas_thread_off_main
 from .network import Network
 
 STOCHASTIC_SOLVERS = ("sgd", "adam")
+SCHEDULES = {"constant": fits.CONSTANT, "invscaling": fits.INVSCALING, "adaptive": fits.ADAPTIVE}
+# what a whole-fit call may end with that verbose prints a line about
+_STOPPING = (fits.STOPPED, fits.LR_TOO_SMALL, fits.LR_DIVIDED)
+_NO_ROWS = np.empty(0, dtype=np.int64)
+_NO_SHUFFLING = (np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32))
 ZERO_WEIGHTS = "Weights sum to zero, can't be normalized"  # numpy's, in scikit-learn's loss
 
 
@@ -99,6 +105,24 @@ class _SavedState:
             self.rng[0].set_state(self.rng[1])
         est.__dict__.clear()
         est.__dict__.update(self.attributes)
+
+
+class _Pace:
+    """How many epochs the next call of a whole-fit kernel runs: as many as last about
+    EPOCHS_CALL_S by the calls so far (at first one, then at most 4 times as many as
+    the last call), at most ``most``."""
+
+    def __init__(self, most):
+        self.most = most
+        self.n = 1
+
+    def epochs(self):
+        return self.n
+
+    def took(self, seconds, epochs):
+        if epochs > 0:
+            fit = int(EPOCHS_CALL_S * epochs / seconds) if seconds > 0 else self.most
+            self.n = max(1, min(self.most, fit, 4 * self.n))
 
 
 class BaseMLP(BaseEstimator):
@@ -472,7 +496,7 @@ class BaseMLP(BaseEstimator):
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
-            val_y = self._validation_targets(y[val_rows])
+            val_y = y[val_rows]
             val_sw = None if sample_weight is None else sample_weight[val_rows]
         else:
             train_rows, val_rows, val_y, val_sw = rows, None, None, None
@@ -492,76 +516,97 @@ class BaseMLP(BaseEstimator):
 
         loss, targets = self._loss(), protocol.targets(Y, sw)
         work = net._training_work(batch_size)
+        optimizer = self._optimizer
+        moments = optimizer.moments()
         # Each epoch's row order, train_rows[order]; without a validation split
         # train_rows is arange(n), and the kernel reads ``order`` itself.
         order = np.arange(n_train, dtype=np.int64)
         epoch_rows = order if val_rows is None else np.empty(n_train, dtype=np.int64)
-        moments = self._optimizer.moments()
-        plain_sgd = self._optimizer.code == SGD and self._optimizer.momentum == 0
-        run_epoch = net._epoch_kernel(batch_size, loss.code, plain_sgd)
-        val = None
-        if val_rows is not None:
-            # predicted with the training buffers, batch_size rows at a time
-            val_out = np.empty((val_rows.shape[0], Y.shape[1]), dtype=params.dtype)
-            val = (data, val_rows.astype(np.int64), work, val_out, val_y)
+        rows = protocol.epoch_rows(train_rows, order, epoch_rows)
+        plain_sgd = optimizer.code == SGD and optimizer.momentum == 0
+        run_epochs = net._epoch_kernel(batch_size, loss.code, plain_sgd, whole=True)
+        validation = self._validation(val_rows, val_y, val_sw, Y.shape[1])
+        # its RandomState.shuffle, compiled: in the kernel when it has the state
+        shuffler = Shuffler(self._random_state) if self.shuffle else None
+        in_kernel = shuffler is not None and shuffler.state is not None
+        shuffling = protocol.shuffling(*(shuffler.arrays() if in_kernel else _NO_SHUFFLING))
+        # the RandomState's lock, held while the kernel draws from it
+        drawing = shuffler.lock() if in_kernel else nullcontext()
         # scikit-learn averages each batch's loss with np.average(weights=...): a
         # batch whose weights sum to zero is its ZeroDivisionError. Only weights
         # <= 0 can do that; then each epoch's batch sums are checked, O(n_train).
-        check_batches = sample_weight is not None and (sample_weight[train_rows] <= 0).any()
-        starts = np.arange(0, n_train, batch_size)
-        # its RandomState.shuffle, compiled
-        shuffle_rows = Shuffler(self._random_state) if self.shuffle else None
+        check_weights = sample_weight is not None and bool((sample_weight[train_rows] <= 0).any())
+        # one epoch per call where Python has something to do after each
+        one_by_one = self.verbose or incremental or (self.shuffle and not in_kernel)
+        ints = np.array([0, self.t_, self._no_improvement_count, optimizer.t, 0], dtype=np.int64)
+        floats = np.array(
+            [
+                optimizer.learning_rate,
+                np.inf if self.best_loss_ is None else self.best_loss_,
+                -np.inf if self.best_validation_score_ is None else self.best_validation_score_,
+            ]
+        )
+        best = np.empty(0, dtype=params.dtype)
+        if early_stopping:
+            best = np.empty_like(params)  # (replaced, never written: _SavedState)
+            if self._best_params is not None:
+                best[:] = self._best_params
+                ints[fits.HAVE_BEST] = 1
+        curve = np.empty(1 if one_by_one else min(self.max_iter, EPOCHS_CALL_MAX))
+        state = protocol.progress(ints, floats, curve, np.empty_like(curve), best)
         bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
+        pace = _Pace(curve.shape[0])
+        event = fits.EPOCHS_DONE
         interrupted = False
         try:
             interrupt.raise_if_held()  # Ctrl-C before the first epoch: nothing done
             self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    # scikit-learn draws a permutation p of arange(n) and takes
-                    # order[p]; shuffling order in place makes the same swaps
-                    # (RandomState.shuffle's draws depend on the length alone).
-                    shuffle_rows(order)
-                if epoch_rows is not order:
-                    np.take(train_rows, order, out=epoch_rows)
-                if check_batches and not np.add.reduceat(sample_weight[epoch_rows], starts).all():
+            while event == fits.EPOCHS_DONE or event == fits.LR_DIVIDED:
+                if self.shuffle and not in_kernel:
+                    shuffler(order)
+                plan = protocol.plan(
+                    min(pace.epochs(), self.max_iter - self.n_iter_),
+                    self.max_iter,
+                    self.tol,
+                    self.n_iter_no_change,
+                    early_stopping,
+                    SCHEDULES[self.learning_rate],
+                    self.learning_rate_init,
+                    self.power_t,
+                    in_kernel,
+                    check_weights,
+                )
+                step = optimizer.step()
+                args = (data, targets, rows, net._net, work, loss, moments, step, plan, state)
+                start = time.perf_counter()
+                with drawing:  # (through Numba's dispatcher: a call of many epochs
+                    # has time for its typing, and two signatures per float32 network)
+                    event = run_epochs(*args, validation, shuffling)
+                pace.took(time.perf_counter() - start, int(ints[fits.N_ITER]) - self.n_iter_)
+                self._record(state, bar, early_stopping)
+                if event == fits.ZERO_WEIGHTS:
                     raise ZeroDivisionError(ZERO_WEIGHTS)
-                step = self._optimizer.step()
-                args = (data, targets, epoch_rows, net._net, work, loss, moments, step)
-                total, self._optimizer.t = net._call(run_epoch, *args)
-                self.n_iter_ += 1
-                self.loss_ = total / n_train
-                self.t_ += n_train
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                self._update_no_improvement_count(early_stopping, val, val_sw)
-                bar.update(self.loss_, self.validation_scores_[-1] if early_stopping else None)
-                self._optimizer.iteration_ends(self.t_)
-
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
-                        )
+                if self.verbose and event in _STOPPING:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for"
+                        f" {self.n_iter_no_change} consecutive epochs."
+                    )
+                    if event == fits.LR_DIVIDED:
+                        print(msg + " Setting learning rate to %f" % optimizer.learning_rate)
+                    elif event == fits.LR_TOO_SMALL:
+                        print(msg + " Learning rate too small. Stopping.")
                     else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
-                        )
-                    if self._optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-
-                # Ctrl-C during the epoch: stop with it recorded, state whole
+                        print(msg + " Stopping.")
+                if event in (fits.STOPPED, fits.LR_TOO_SMALL):
+                    break
+                # Ctrl-C during the epochs: stop with them recorded, state whole
                 if interrupt.take():
                     interrupted = True
                     break
                 if incremental:
                     break
-                if self.n_iter_ == self.max_iter:
+                if event == fits.MAX_ITER:
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet." % self.max_iter,
@@ -575,35 +620,66 @@ class BaseMLP(BaseEstimator):
             # Restore the best weights into the buffer. Like scikit-learn, the
             # model's weights and the "best" ones are then the same storage
             # until a later epoch improves on the best score.
-            if self._best_params is not None:
-                params[:] = self._best_params
+            if ints[fits.HAVE_BEST]:
+                params[:] = best
             self._best_params = None
         if interrupted or interrupt.take():  # (a Ctrl-C in the last epoch's stop, too)
             warnings.warn("Training interrupted by user.", stacklevel=4)
 
-    def _update_no_improvement_count(self, early_stopping, val, sample_weight):
-        if early_stopping:
-            data, rows, work, val_out, y_val = val
-            self._network._outputs(data, rows, work, val_out)
-            val_score = self._score_outputs(val_out, y_val, sample_weight)
-            self.validation_scores_.append(val_score)
+    def _record(self, state, bar, early_stopping):
+        """The attributes of the epochs the kernel just ran (``fits``; ``state``: its
+        ``protocol.Progress``), as scikit-learn keeps them; their verbose lines and the bar."""
+        ints, floats = state.ints, state.floats
+        done = int(ints[fits.N_ITER]) - self.n_iter_
+        losses = state.curve[:done].tolist()
+        scores = state.scores[:done].tolist() if early_stopping else [None] * done
+        for epoch, (value, score) in enumerate(zip(losses, scores), self.n_iter_ + 1):
             if self.verbose:
-                print("Validation score: %f" % self.validation_scores_[-1])
-            last_valid_score = self.validation_scores_[-1]
-            if last_valid_score < (self.best_validation_score_ + self.tol):
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if last_valid_score > self.best_validation_score_:
-                self.best_validation_score_ = last_valid_score
-                self._best_params = self._network.params.copy()
-        else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
-                self.best_loss_ = self.loss_curve_[-1]
+                print("Iteration %d, loss = %.8f" % (epoch, value))
+                if early_stopping:
+                    print("Validation score: %f" % score)
+            bar.update(value, score)
+        self.loss_curve_ += losses
+        if early_stopping:
+            self.validation_scores_ += scores
+            self.best_validation_score_ = float(floats[fits.BEST_SCORE])
+        elif done:
+            self.best_loss_ = float(floats[fits.BEST_LOSS])
+        if done:
+            self.loss_ = losses[-1]
+        self.n_iter_ += done
+        self.t_ = int(ints[fits.SAMPLES_SEEN])
+        self._no_improvement_count = int(ints[fits.NO_IMPROVEMENT])
+        self._optimizer.t = int(ints[fits.ADAM_STEPS])
+        self._optimizer.learning_rate = float(floats[fits.LEARNING_RATE])
+
+    def _validation(self, rows, y, sample_weight, n_outputs):
+        """Early stopping's validation set as the kernels take it (``protocol.Validation``),
+        from its rows, their targets as the kernels take them (the classifier's binarized
+        labels) and their weights: the score's kind, and its targets in the dtype
+        scikit-learn computes the score in."""
+        dtype = self._network.dtype
+        if rows is None:
+            empty = np.empty((0, n_outputs))
+            return protocol.validation(fits.NO_SCORE, _NO_ROWS, empty, None, False, empty)
+        out = np.empty((rows.shape[0], n_outputs), dtype=dtype)
+        rows = rows.astype(np.int64)
+        if not is_classifier(self):
+            # r2_score's: the floating dtype of y, the predictions and the weights
+            floats = [a.dtype for a in (y, out, sample_weight) if a is not None]
+            score_dtype = np.result_type(*[t for t in floats if t.kind == "f"])
+            Y = np.asarray(y, dtype=score_dtype)
+            return protocol.validation(fits.R2, rows, Y, sample_weight, False, out)
+        # accuracy_score's: np.average(right, weights) in float64
+        cast = sample_weight is not None and sample_weight.dtype == np.float32
+        if len(self.classes_) == 1:
+            kind, Y = fits.ONE_CLASS, np.zeros((rows.shape[0], 1))
+        elif self._label_binarizer.y_type_.startswith("multilabel"):
+            kind, Y = fits.MULTILABEL, y.astype(np.float64)
+        else:  # the class: the positive one (1) or not (0), or its index
+            kind = fits.LABELS
+            Y = (y[:, :1] if y.shape[1] == 1 else y.argmax(axis=1)[:, None]).astype(np.float64)
+        return protocol.validation(kind, rows, Y, sample_weight, cast, out)
 
     # ----- prediction -----
 
@@ -629,14 +705,6 @@ class BaseMLP(BaseEstimator):
                 stacklevel=3,
             )
         return out
-
-    def _score_outputs(self, outputs, y, sample_weight):
-        """Score of network outputs against y, as scikit-learn's ``_score``: NaN
-        when float predictions are not finite."""
-        y_pred = self._decode(outputs)
-        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
-            return np.nan
-        return self._score_function(y, y_pred, sample_weight=sample_weight)
 
     def _check_solver(self):
         if self.solver not in STOCHASTIC_SOLVERS:

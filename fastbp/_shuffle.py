@@ -28,6 +28,15 @@ class Shuffler:
                 self.state = state
                 self.out = np.empty(STATE_WORDS, dtype=np.uint32)
 
+    def arrays(self):
+        """The state and scratch ``shuffle`` takes, for kernels that shuffle themselves
+        (``fits``; None if it cannot be compiled), to use under ``lock()``."""
+        return None if self.state is None else (self.state, self.out)
+
+    def lock(self):
+        """The lock RandomState.shuffle holds while it draws."""
+        return self.bit_generator.lock
+
     def __call__(self, order):
         if self.state is None or order.dtype != np.int64 or order.shape[0] >= 1 << 32:
             self.random_state.shuffle(order)

@@ -1,8 +1,8 @@
 """Solvers for the estimators: the stochastic optimizers' state and L-BFGS.
 
-The per-batch arithmetic is compiled (``_kernels.epochs``); what lives here is
-what scikit-learn does between epochs: the learning-rate schedules and the
-decision to stop or to divide the learning rate by 5.
+The epochs, and what scikit-learn does between them (the schedules, the
+stopping rule), are compiled (``_kernels.fits``); what lives here is the
+optimizer's state across calls, and the call of scipy's L-BFGS-B.
 """
 
 import numpy as np
@@ -85,26 +85,6 @@ class StochasticOptimizer:
             self.epsilon,
             self.t,
         )
-
-    def iteration_ends(self, time_step):
-        """After each epoch: the invscaling schedule, lr_init / (t + 1) ** power_t."""
-        if self.code != ADAM and self.lr_schedule == "invscaling":
-            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg, verbose):
-        """Stop, or with the adaptive schedule divide the learning rate by 5 and go on."""
-        if self.code == ADAM or self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
-        return False
 
     def fitted_state(self):
         """The scalars a model file keeps, by the names of ``FIELDS``."""

@@ -119,17 +119,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             y = column_or_1d(y, warn=True)
         return X, y, None
 
-    def _validation_targets(self, y):
-        return y
-
     def _decode(self, outputs):
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
-
-    @staticmethod
-    def _score_function(y, y_pred, sample_weight=None):
-        from sklearn.metrics import r2_score
-
-        return r2_score(y, y_pred, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -290,19 +281,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         est.classes_ = label_binarizer.classes_
         return est
 
-    def _validation_targets(self, y):
-        return self._label_binarizer.inverse_transform(y)
-
     def _decode(self, outputs):
         if self.n_outputs_ == 1:
             outputs = outputs.ravel()
         return self._label_binarizer.inverse_transform(outputs)
-
-    @staticmethod
-    def _score_function(y, y_pred, sample_weight=None):
-        from sklearn.metrics import accuracy_score
-
-        return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

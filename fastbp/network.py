@@ -24,7 +24,7 @@ from ._checks import (
     converted,
 )
 from ._config import CHUNK_ROWS
-from ._kernels import epochs, generated, passes, protocol
+from ._kernels import epochs, fits, generated, passes, protocol
 from ._kernels.codes import SGD
 from ._kernels.layout import coef_view, intercept_view, n_params
 from ._tables import (
@@ -257,25 +257,27 @@ class Network:
             return self._net
         return protocol.net(self._params.copy(), self._hidden, self._out)
 
-    def _epoch_kernel(self, batch_size, loss_code, plain_sgd):
+    def _epoch_kernel(self, batch_size, loss_code, plain_sgd, whole=False):
         """The kernel that trains this network in batches of ``batch_size`` rows, with
-        this loss code; ``plain_sgd``: by SGD without momentum.
+        this loss code; ``plain_sgd``: by SGD without momentum. One epoch, or with
+        ``whole`` the kernel of whole fits, that runs many (``fits``).
 
-        ``epochs.run_epoch``, or for plain SGD on batches of one row over a tiny
-        network (``generated.eligible``), a kernel generated for its architecture.
+        ``epochs.run_epoch`` (``fits.run_epochs``), or for plain SGD on batches of one
+        row over a tiny network (``generated.eligible``), a kernel generated for its
+        architecture (and its own ``run_epochs``).
         """
         sizes = self._layer_sizes
         if plain_sgd and batch_size == 1 and generated.eligible(sizes):
             key = (tuple(int(s) for s in sizes), int(self._hidden), int(self._out), int(loss_code))
             try:
-                return generated.kernel(*key)
+                return generated.kernel(*key, whole=whole)
             except OSError as exc:  # nowhere to write it: the kernel it stands in for
                 warnings.warn(
                     f"fastbp: no generated kernel ({exc}); training with the batched one.",
                     RuntimeWarning,
                     stacklevel=3,
                 )
-        return epochs.run_epoch
+        return fits.run_epochs if whole else epochs.run_epoch
 
     def _one_blas_thread(self, batch_size):
         """Whether training in batches of ``batch_size`` takes one BLAS thread (``_threads``)."""

@@ -31,6 +31,7 @@ dtype compiles once, at its first fit, and then loads from the cache.
 
 import functools
 import hashlib
+import inspect
 import os
 import sys
 import threading
@@ -38,6 +39,7 @@ import types
 from pathlib import Path
 
 from .._files import replace_text
+from . import fits
 from .activations import DERIVATIVE, FORWARD
 from .codes import IDENTITY, LOG_LOSS, LOGISTIC, SOFTMAX
 from .layout import layer_table, n_params
@@ -60,6 +62,7 @@ from numba import int64 as I
 
 from fastbp._kernels.codes import ADAM
 from fastbp._kernels.config import jit
+{whole_fits_imports}
 from fastbp._kernels.optimizers import stepped, swept
 from fastbp._kernels.shared import batch_value, exact_reciprocal, gather_rows, l2_term
 {activations}from fastbp._kernels.losses import {losses}
@@ -74,6 +77,18 @@ def run_epoch(data, targets, rows, net, work, loss, moments, step):
     zero = dt(0)
     lr_, a_ = dt(step.lr), dt(alpha)
 '''
+
+
+def _whole_fits():
+    """``fits.run_epochs``' text, to run the generated epoch kernel."""
+    return "\n\n" + inspect.getsource(fits.run_epochs.py_func)
+
+
+def _whole_fits_imports():
+    """The import of the names ``fits.run_epochs`` uses, but the epoch kernel."""
+    func = fits.run_epochs.py_func
+    names = sorted(n for n in func.__code__.co_names if n in func.__globals__ and n != "run_epoch")
+    return f"from fastbp._kernels.fits import {', '.join(names)}"
 
 
 def eligible(sizes):
@@ -106,6 +121,7 @@ def source(sizes, hidden, out_code, loss):
         loss=loss,
         activations=activations,
         losses=losses,
+        whole_fits_imports=_whole_fits_imports(),
     )
     lines = [header.rstrip()]
     add = lines.append
@@ -183,6 +199,7 @@ def source(sizes, hidden, out_code, loss):
     for q in range(len(w)):
         add(f"    params[{q}] = {w[q]}")
     add("    return accumulated, step.t")
+    lines.append(_whole_fits())
     return "\n".join(lines) + "\n"
 
 
@@ -246,11 +263,13 @@ def _kernel(sizes, hidden, out_code, loss):
     sys.modules[module.__name__] = module
     # the text generated here, not whatever the file holds now (nor a .pyc beside it)
     exec(compile(text, str(path), "exec"), module.__dict__)
-    return module.run_epoch
+    return module
 
 
-def kernel(sizes, hidden, out_code, loss):
+def kernel(sizes, hidden, out_code, loss, whole=False):
     """The generated epoch kernel (a Numba dispatcher) for layer ``sizes`` (a tuple)
-    and these activation and loss codes."""
+    and these activation and loss codes; with ``whole``, its kernel of whole fits
+    (``fits.run_epochs``' arguments)."""
     with _LOCK:
-        return _kernel(sizes, hidden, out_code, loss)
+        module = _kernel(sizes, hidden, out_code, loss)
+    return module.run_epochs if whole else module.run_epoch

@@ -12,6 +12,15 @@ A kernel takes the groups it needs, in this order, and reads their fields by nam
     moments   the optimizer's buffers, laid out like params    ``moments(state)``
     step      the optimizer's settings for the next steps      ``step(...)``
 
+and the whole-fit kernels (``fits``), after ``step``:
+
+    plan        the fit's settings and this call's number of epochs  ``plan(...)``
+    progress    what changes from epoch to epoch                    ``progress(...)``
+    validation  early stopping's validation rows and score          ``validation(...)``
+    shuffling   the RandomState's MT19937 state                     ``shuffling(...)``
+
+(``rows`` is then an ``EpochRows``: ``epoch_rows(...)``.)
+
 A new setting is one field of one group, given by its builder. Each field always
 has the same type (the builders convert), so that the kernels compile once per
 dtype, at set-up (``signatures``): the arrays kernels only read (X, Y, the
@@ -57,6 +66,35 @@ Moments.__doc__ = """The optimizer's buffers, laid out like the params: SGD's ve
 Step = namedtuple("Step", "solver lr momentum nesterov beta_1 beta_2 epsilon t")
 Step.__doc__ = """The optimizer's code and settings for an epoch's steps, and ``t``,
 the number of Adam steps taken before it."""
+
+
+EpochRows = namedtuple("EpochRows", "train order epoch split")
+EpochRows.__doc__ = """The rows an epoch trains on: ``epoch`` = ``train[order]`` when ``split``
+(early stopping held rows out), else ``order`` itself; ``order`` is shuffled in place."""
+
+Plan = namedtuple(
+    "Plan",
+    "epochs max_iter tol n_iter_no_change early_stopping schedule lr_init power_t shuffle"
+    " check_weights",
+)
+Plan.__doc__ = """A whole fit's settings (scikit-learn's parameters of the same names;
+``schedule`` a code of ``fits``) and ``epochs``, the most this call runs; ``shuffle``:
+the kernel shuffles the row order; ``check_weights``: some sample weights are <= 0."""
+
+Progress = namedtuple("Progress", "ints floats curve scores best")
+Progress.__doc__ = """What a whole fit changes from epoch to epoch: ``ints`` and ``floats``
+(int64 and float64, by the indices of ``fits``), each epoch's loss and validation
+score (``curve``, ``scores``, one per epoch of the call), the best weights so far."""
+
+Validation = namedtuple("Validation", "kind rows Y weights cast out right per_output index")
+Validation.__doc__ = """Early stopping's validation set: the score's ``kind`` (``fits``),
+the rows of X, their targets ``Y`` (in the dtype the score is computed in) and
+weights (empty: none; ``cast``: they were float32, summed in float64), buffers for
+the outputs and two scratch columns, and ``index`` = arange, as long as the longest."""
+
+Shuffling = namedtuple("Shuffling", "state out")
+Shuffling.__doc__ = """An MT19937 state as uint32 (key, then position) and scratch for
+624 outputs (``shuffle.shuffle``)."""
 
 
 def read_only(a):
@@ -141,6 +179,54 @@ def step(solver, lr, momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, eps
         float(epsilon),
         int(t),
     )
+
+
+def epoch_rows(train, order, epoch):
+    return EpochRows(train, order, epoch, epoch is not order)
+
+
+def plan(epochs, max_iter, tol, n_iter_no_change, early_stopping, schedule, lr_init, power_t,
+         shuffle, check_weights):  # fmt: skip
+    return Plan(
+        int(epochs),
+        int(max_iter),
+        float(tol),
+        float(n_iter_no_change),
+        bool(early_stopping),
+        int(schedule),
+        float(lr_init),
+        float(power_t),
+        bool(shuffle),
+        bool(check_weights),
+    )
+
+
+def progress(ints, floats, curve, scores, best):
+    return Progress(ints, floats, curve, scores, best)
+
+
+_NO_WEIGHTS = {np.dtype(t): read_only(np.empty(0, dtype=t)) for t in (np.float32, np.float64)}
+
+
+def validation(kind, rows, Y, weights, cast, out):
+    """``Y`` 2-D in the score's dtype, ``weights`` in that dtype or None, ``out`` the
+    outputs' buffer (len(rows), n_outputs) in the network's dtype."""
+    n = max(rows.shape[0], Y.shape[1], 1)
+    return Validation(
+        int(kind),
+        rows,
+        read_only(np.ascontiguousarray(Y)),
+        _NO_WEIGHTS[Y.dtype] if weights is None else read_only(weights.astype(Y.dtype)),
+        bool(cast),
+        out,
+        np.empty(rows.shape[0], dtype=Y.dtype),
+        np.empty(Y.shape[1], dtype=Y.dtype),
+        read_only(np.arange(n, dtype=np.int64)),
+    )
+
+
+def shuffling(state, out):
+    return Shuffling(state, out)
 
 
 def entry_point(kernel, args):

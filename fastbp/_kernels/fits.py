@@ -1,0 +1,333 @@
+"""Whole sgd and adam fits in compiled code: many epochs per call, no Python between them.
+
+``run_epochs`` does what the estimators' loop did in Python around each epoch,
+step for step as scikit-learn's ``_fit_stochastic`` does it: the shuffle of the
+row order (``shuffle.shuffle``, on the RandomState's own MT19937 state), the epoch
+(``epochs.run_epoch``, or a kernel generated for the architecture, whose module
+has a copy of ``run_epochs`` of its own), its loss, the
+stopping rule (on the training loss, or on early stopping's validation score,
+with a copy of the best weights), and the learning-rate schedule. It stops after
+``plan.epochs`` epochs, so that Python gets control back as often as it needs it
+(Ctrl-C, ``verbose``, ``progress``), or when the fit ends, and says why.
+
+The validation score is scikit-learn's: ``accuracy_score`` for classifiers,
+``r2_score`` for regressors, with sample weights, summed in NumPy's order
+(``numpy_sum``), so that it is the same number to the last bit
+(tests/test_fits.py checks it against scikit-learn's).
+
+What changes from epoch to epoch is in ``progress`` (``protocol.Progress``):
+``ints`` and ``floats`` by the indices below, the loss of each epoch of the call
+in ``curve`` and its validation score in ``scores``, the best weights in ``best``.
+"""
+
+import math
+
+import numpy as np
+
+from .codes import ADAM
+from .config import jit, jit_inline, jit_internal, jit_internal_allocating
+from .epochs import run_epoch
+from .passes import predict
+from .protocol import Step
+from .shuffle import shuffle
+
+# progress.ints
+N_ITER, SAMPLES_SEEN, NO_IMPROVEMENT, ADAM_STEPS, HAVE_BEST = range(5)
+# progress.floats
+LEARNING_RATE, BEST_LOSS, BEST_SCORE = range(3)
+
+# Learning-rate schedules (plan.schedule).
+CONSTANT, INVSCALING, ADAPTIVE = range(3)
+
+# What ended a call of run_epochs.
+EPOCHS_DONE, MAX_ITER, STOPPED, LR_TOO_SMALL, LR_DIVIDED, ZERO_WEIGHTS = range(6)
+
+# Validation scores (validation.kind): none, R^2 of the outputs, accuracy of the
+# class (one logistic output: above 0.5; softmax: the first largest), of all labels
+# of a row (multilabel: each output above 0.5), of a single class (always right).
+NO_SCORE, R2, LABELS, MULTILABEL, ONE_CLASS = range(5)
+
+# NumPy's pairwise summation sums blocks of up to this many values with 8
+# accumulators, and a float32 array summed in float64 this many values at a time
+# (its buffer when it casts).
+_PAIRWISE_BLOCK = 128
+_CAST_BUFFER = 8192
+
+
+@jit
+def run_epochs(data, targets, rows, net, work, loss, moments, step, plan, progress, validation,
+               shuffling):  # fmt: skip
+    """Up to ``plan.epochs`` epochs of ``run_epoch``; returns what ended the call
+    (``EPOCHS_DONE``, ``MAX_ITER``, ...). Epoch k of the call records its loss in
+    progress.curve[k] and its validation score in progress.scores[k].
+
+    A generated module's ``run_epochs`` is this function's text, where ``run_epoch``
+    is the module's own (``generated``; an epoch kernel handed in as an argument
+    would not survive Numba's cache).
+    """
+    ints, floats = progress.ints, progress.floats
+    n_train = rows.order.shape[0]
+    event = EPOCHS_DONE
+    for k in range(plan.epochs):
+        if plan.shuffle:
+            shuffle(rows.order, shuffling.state, shuffling.out)
+        if rows.split:
+            for i in range(n_train):
+                rows.epoch[i] = rows.train[rows.order[i]]
+        if plan.check_weights and zero_weight_batch(targets.weights, rows.epoch, work.cap):
+            return ZERO_WEIGHTS
+        lr = plan.lr_init if step.solver == ADAM else floats[LEARNING_RATE]
+        now = Step(step.solver, lr, step.momentum, step.nesterov, step.beta_1, step.beta_2,
+                   step.epsilon, ints[ADAM_STEPS])  # fmt: skip
+        total, adam_steps = run_epoch(data, targets, rows.epoch, net, work, loss, moments, now)
+        ints[ADAM_STEPS] = adam_steps
+        ints[N_ITER] += 1
+        value = total / n_train
+        ints[SAMPLES_SEEN] += n_train
+        progress.curve[k] = value
+        if plan.early_stopping:
+            predict(data, validation.rows, net, work, validation.out)
+            score = validation_score(validation)
+            if math.isinf(score) and score > 0:  # (the weights of the set sum to 0)
+                return ZERO_WEIGHTS
+            progress.scores[k] = score
+            if score < floats[BEST_SCORE] + plan.tol:
+                ints[NO_IMPROVEMENT] += 1
+            else:
+                ints[NO_IMPROVEMENT] = 0
+            if score > floats[BEST_SCORE]:
+                floats[BEST_SCORE] = score
+                best, params = progress.best, net.params
+                for q in range(params.shape[0]):
+                    best[q] = params[q]
+                ints[HAVE_BEST] = 1
+        else:
+            if value > floats[BEST_LOSS] - plan.tol:
+                ints[NO_IMPROVEMENT] += 1
+            else:
+                ints[NO_IMPROVEMENT] = 0
+            if value < floats[BEST_LOSS]:
+                floats[BEST_LOSS] = value
+        if step.solver != ADAM and plan.schedule == INVSCALING:
+            floats[LEARNING_RATE] = plan.lr_init / (ints[SAMPLES_SEEN] + 1.0) ** plan.power_t
+        event = EPOCHS_DONE
+        if ints[NO_IMPROVEMENT] > plan.n_iter_no_change:
+            if step.solver == ADAM or plan.schedule != ADAPTIVE:
+                return STOPPED
+            if floats[LEARNING_RATE] <= 1e-6:
+                return LR_TOO_SMALL
+            floats[LEARNING_RATE] /= 5.0
+            ints[NO_IMPROVEMENT] = 0
+            event = LR_DIVIDED
+        if ints[N_ITER] == plan.max_iter:
+            return MAX_ITER
+    return event
+
+
+@jit_internal
+def zero_weight_batch(weights, rows, cap):
+    """Whether a batch of ``rows`` (batches of ``cap``) has sample weights summing to 0:
+    scikit-learn's ZeroDivisionError, from np.average of that batch's loss. Summed as
+    np.add.reduceat sums each batch: its first weight, plus the pairwise sum of the rest."""
+    n = rows.shape[0]
+    for start in range(0, n, cap):
+        m = min(cap, n - start)
+        total = weights[rows[start]] + numpy_sum(weights, rows, start + 1, m - 1)
+        if total == 0:
+            return True
+    return False
+
+
+@jit_internal
+def validation_score(validation):
+    """scikit-learn's score of validation.out against validation.Y (``validation.kind``);
+    +inf where the validation weights sum to 0 (scikit-learn's ZeroDivisionError)."""
+    if validation.kind == R2:
+        return r2(validation)
+    return accuracy(validation)
+
+
+@jit_inline
+def accuracy(validation):
+    """accuracy_score: the (weighted) share of rows whose labels are all right."""
+    out, Y, w = validation.out, validation.Y, validation.weights
+    n, m = out.shape
+    right = validation.right
+    for i in range(n):
+        if validation.kind == ONE_CLASS:
+            ok = True
+        elif validation.kind == MULTILABEL:
+            ok = True
+            for j in range(m):
+                ok = ok and (out[i, j] > 0.5) == (Y[i, j] > 0.5)
+        elif m == 1:
+            ok = (out[i, 0] > 0.5) == (Y[i, 0] == 1)
+        else:
+            ok = argmax_row(out, i) == Y[i, 0]
+        right[i] = 1.0 if ok else 0.0
+    if w.shape[0] == 0:  # np.mean of booleans: their count over n, exact
+        total = 0.0
+        for i in range(n):
+            total += right[i]
+        return total / n
+    # np.average(right, weights=w): sum(right * w) / sum(w), in float64
+    for i in range(n):
+        right[i] *= w[i]
+    scale = weight_sum(w, validation.index, validation.cast)
+    if scale == 0:
+        return math.inf
+    return numpy_sum(right, validation.index, 0, n) / scale
+
+
+@jit_inline
+def argmax_row(out, i):
+    """np.argmax of row i: the first largest value, or the first NaN."""
+    best = 0
+    for j in range(out.shape[1]):
+        if math.isnan(out[i, j]):
+            return j
+        if out[i, j] > out[i, best]:
+            best = j
+    return best
+
+
+@jit_inline
+def r2(validation):
+    """r2_score with multioutput="uniform_average", computed in Y's dtype; NaN where a
+    prediction is not finite (as scikit-learn's MLP scores such predictions)."""
+    out, Y, w = validation.out, validation.Y, validation.weights
+    n, m = Y.shape
+    dt = Y.dtype.type
+    for i in range(n):
+        for j in range(m):
+            if not math.isfinite(out[i, j]):
+                return math.nan
+    weighted = w.shape[0] > 0
+    scale = dt(n)
+    if weighted:
+        scale = dt(weight_sum(w, validation.index, validation.cast))
+        if scale == 0:
+            return math.inf
+    cols = validation.right  # scratch: a column of n values
+    for j in range(m):
+        # the mean of column j (np.average(Y, axis=0, weights=w))
+        for i in range(n):
+            cols[i] = Y[i, j] * w[i] if weighted else Y[i, j]
+        mean = column_sum(cols, validation.index, n, m) / scale
+        for i in range(n):
+            e = Y[i, j] - dt(out[i, j])
+            cols[i] = w[i] * (e * e) if weighted else e * e
+        numerator = column_sum(cols, validation.index, n, m)
+        for i in range(n):
+            e = Y[i, j] - mean
+            cols[i] = w[i] * (e * e) if weighted else e * e
+        denominator = column_sum(cols, validation.index, n, m)
+        if numerator == 0:
+            s = dt(1)
+        elif denominator == 0:
+            s = dt(0)
+        else:
+            s = dt(1) - numerator / denominator
+        validation.per_output[j] = s
+    return numpy_sum(validation.per_output, validation.index, 0, m) / dt(m)
+
+
+@jit_inline
+def column_sum(cols, index, n, m):
+    """The sum of a column of an (n, m) C-ordered array, in NumPy's order along axis 0:
+    pairwise for one column, row after row for several."""
+    if m == 1:
+        return numpy_sum(cols, index, 0, n)
+    total = cols.dtype.type(0)
+    for i in range(n):
+        total += cols[i]
+    return total
+
+
+@jit_inline
+def weight_sum(w, index, cast):
+    """sum(w), as np.sum does it; ``cast``: w was float32, summed in float64, which NumPy
+    does one buffer of _CAST_BUFFER values at a time."""
+    n = w.shape[0]
+    if not cast:
+        return numpy_sum(w, index, 0, n)
+    total = w.dtype.type(0)
+    for start in range(0, n, _CAST_BUFFER):
+        total += numpy_sum(w, index, start, min(_CAST_BUFFER, n - start))
+    return total
+
+
+@jit_internal_allocating
+def numpy_sum(a, index, start, n):
+    """np.sum of a[index[start:start + n]] (a gathered copy) to the last bit: NumPy's
+    pairwise summation, in a's dtype: blocks of up to _PAIRWISE_BLOCK values summed
+    by _block, halves (rounded down to a multiple of 8) summed and added up.
+
+    The halving is NumPy's recursion, unrolled here with a stack of the pending
+    halves: Numba's cache cannot hold a function that calls itself (a cached
+    caller crashed on a null pointer).
+    """
+    if n <= _PAIRWISE_BLOCK:
+        return _block(a, index, start, n)
+    depth = 64  # (more than the halvings of any array: n < 2^63)
+    starts, sizes, right = np.empty(depth, np.int64), np.empty(depth, np.int64), np.empty(depth, np.bool_)
+    partial = np.empty(depth, a.dtype)
+    top = 0
+    starts[0], sizes[0] = start, n
+    while True:
+        s, m = starts[top], sizes[top]
+        if m > _PAIRWISE_BLOCK:  # its left half first
+            right[top] = False
+            top += 1
+            starts[top], sizes[top] = s, _half(m)
+            continue
+        value = _block(a, index, s, m)
+        while top > 0:  # up through the halves this value ends
+            top -= 1
+            if not right[top]:  # a left half: keep it, go down its right half
+                partial[top] = value
+                right[top] = True
+                half = _half(sizes[top])
+                top += 1
+                starts[top], sizes[top] = starts[top - 1] + half, sizes[top - 1] - half
+                break
+            value = partial[top] + value
+        if top == 0:
+            return value
+
+
+@jit_inline
+def _half(n):
+    """The size of the left half of n values in NumPy's pairwise sum."""
+    half = n // 2
+    return half - half % 8
+
+
+@jit_inline
+def _block(a, index, start, n):
+    """NumPy's pairwise sum of up to _PAIRWISE_BLOCK values: one after another below 8,
+    else in 8 accumulators, then the rest one after another."""
+    dt = a.dtype.type
+    if n < 8:
+        total = dt(0)
+        for q in range(start, start + n):
+            total += a[index[q]]
+        return total
+    r0, r1, r2_, r3 = a[index[start]], a[index[start + 1]], a[index[start + 2]], a[index[start + 3]]
+    r4, r5, r6, r7 = a[index[start + 4]], a[index[start + 5]], a[index[start + 6]], a[index[start + 7]]
+    i = 8
+    while i < n - n % 8:
+        q = start + i
+        r0 += a[index[q]]
+        r1 += a[index[q + 1]]
+        r2_ += a[index[q + 2]]
+        r3 += a[index[q + 3]]
+        r4 += a[index[q + 4]]
+        r5 += a[index[q + 5]]
+        r6 += a[index[q + 6]]
+        r7 += a[index[q + 7]]
+        i += 8
+    total = ((r0 + r1) + (r2_ + r3)) + ((r4 + r5) + (r6 + r7))
+    for q in range(start + i, start + n):
+        total += a[index[q]]
+    return total
