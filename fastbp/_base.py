@@ -23,13 +23,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._config import CHUNK_ROWS, EPOCHS_CALL_MAX, EPOCHS_CALL_S
+from ._config import CHUNK_ROWS, EPOCHS_CALL_MAX
 from ._interrupts import HeldInterrupt
 from ._kernels import fits, protocol
 from ._kernels.codes import SGD, SQUARED_ERROR
 from ._progress import progress_bar
 from ._shuffle import Shuffler
-from ._solvers import StochasticOptimizer, minimize_lbfgs
+from ._solvers import Pace, StochasticOptimizer, minimize_lbfgs
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES
 from ._threads import single_blas_thread_if, single_blas_thread_off_main
 from .network import Network
@@ -105,24 +105,6 @@ class _SavedState:
             self.rng[0].set_state(self.rng[1])
         est.__dict__.clear()
         est.__dict__.update(self.attributes)
-
-
-class _Pace:
-    """How many epochs the next call of a whole-fit kernel runs: as many as last about
-    EPOCHS_CALL_S by the calls so far (at first one, then at most 4 times as many as
-    the last call), at most ``most``."""
-
-    def __init__(self, most):
-        self.most = most
-        self.n = 1
-
-    def epochs(self):
-        return self.n
-
-    def took(self, seconds, epochs):
-        if epochs > 0:
-            fit = int(EPOCHS_CALL_S * epochs / seconds) if seconds > 0 else self.most
-            self.n = max(1, min(self.most, fit, 4 * self.n))
 
 
 class BaseMLP(BaseEstimator):
@@ -421,41 +403,16 @@ class BaseMLP(BaseEstimator):
         work = net._training_work(min(n, CHUNK_ROWS))
         targets, loss = protocol.targets(Y, sw), self._loss()
         rows = np.arange(n, dtype=np.int64)
-        params = net.params
-
-        def loss_grad(x):
-            interrupt.raise_if_held()  # Ctrl-C: KeyboardInterrupt, as in scikit-learn
-            # float64: scipy's point is the buffer the kernels read. float32:
-            # copy it into the model's buffer, compute in float32.
-            if x.dtype == params.dtype:
-                p = x
-            else:
-                params[:] = x
-                p = params
-            # a new gradient each time: scipy keeps the ones it was given
-            grad = np.empty_like(p)
-            value = net._loss_gradient(data, targets, rows, loss, work._replace(grad=grad), p)
-            return value, grad.astype(np.float64, copy=False)
-
         bar = progress_bar(self.progress, self.max_iter, "iter", type(self).__name__)
-
-        def each_iteration(intermediate_result):
-            bar.update(intermediate_result.fun)
-
         try:
             res, self.n_iter_ = minimize_lbfgs(
-                loss_grad,
-                params,
-                self.max_iter,
-                self.max_fun,
-                self.tol,
-                self.verbose,
-                callback=each_iteration if self.progress else None,
-            )
+                net, data, targets, rows, loss, work, self.max_iter, self.max_fun, self.tol,
+                interrupt, bar,
+            )  # fmt: skip
         finally:
             bar.close()
         self.loss_ = res.fun
-        params[:] = res.x
+        net.params[:] = res.x
 
     def _fit_stochastic(self, data, n_samples, y, sw, sample_weight, incremental, interrupt):
         net = self._network
@@ -555,7 +512,7 @@ class BaseMLP(BaseEstimator):
         curve = np.empty(1 if one_by_one else min(self.max_iter, EPOCHS_CALL_MAX))
         state = protocol.progress(ints, floats, curve, np.empty_like(curve), best)
         bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
-        pace = _Pace(curve.shape[0])
+        pace = Pace(curve.shape[0])
         event = fits.EPOCHS_DONE
         interrupted = False
         try:
@@ -565,7 +522,7 @@ class BaseMLP(BaseEstimator):
                 if self.shuffle and not in_kernel:
                     shuffler(order)
                 plan = protocol.plan(
-                    min(pace.epochs(), self.max_iter - self.n_iter_),
+                    min(pace.steps(), self.max_iter - self.n_iter_),
                     self.max_iter,
                     self.tol,
                     self.n_iter_no_change,

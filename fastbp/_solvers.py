@@ -1,19 +1,21 @@
 """Solvers for the estimators: the stochastic optimizers' state and L-BFGS.
 
 The epochs, and what scikit-learn does between them (the schedules, the
-stopping rule), are compiled (``_kernels.fits``); what lives here is the
-optimizer's state across calls, and the call of scipy's L-BFGS-B.
+stopping rule), are compiled (``_kernels.fits``), and so is L-BFGS
+(``_kernels.lbfgs``); what lives here is the optimizer's state across calls, the
+pace of the calls, and the L-BFGS run's result as scipy gives it.
 """
+
+import time
 
 import numpy as np
 import scipy.optimize
-from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 
-from ._kernels import protocol
+from ._config import EPOCHS_CALL_S
+from ._kernels import lbfgs, protocol
 from ._kernels.codes import ADAM
 from ._tables import SOLVERS
-from ._threads import blas_controller, single_blas_thread_if
 
 
 class StochasticOptimizer:
@@ -100,47 +102,72 @@ class StochasticOptimizer:
         return optimizer
 
 
-def minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback=None):
-    """L-BFGS-B over the flat buffer; returns scipy's result, ``params`` untouched.
+class Pace:
+    """How much of a fit the next call of a compiled loop runs (epochs, evaluations): as
+    many as last about EPOCHS_CALL_S by the calls so far (at first one, then at most
+    4 times as many as the last call), at most ``most``: Python gets control back
+    often enough to answer Ctrl-C."""
 
-    ``loss_grad(x)`` returns the loss and gradient at the float64 point x.
+    def __init__(self, most):
+        self.most = most
+        self.n = 1
 
-    scipy's L-BFGS-B does its own vector arithmetic with BLAS level-1 calls, and
-    OpenBLAS splits a long ddot across its threads: the sum's rounding, hence the
-    iterates' last bits, would depend on the number of BLAS threads. So scipy's
-    part runs on one BLAS thread, while ``loss_grad`` gets the caller's threads back
-    for its large products. Switching costs threadpoolctl's calls per evaluation,
-    small against the gradient's work (DESIGN.md).
-    """
-    blas = blas_controller()
-    caller = blas.info()
-    if all(lib["num_threads"] == 1 for lib in caller):  # e.g. fits in worker threads
-        return _minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback)
+    def steps(self):
+        return self.n
 
-    def with_callers_threads(x):
-        with blas.limit(limits=caller):
-            return loss_grad(x)
-
-    with single_blas_thread_if(True):  # shared with fits in other threads (_threads.py)
-        return _minimize_lbfgs(
-            with_callers_threads, params, max_iter, max_fun, tol, verbose, callback
-        )
+    def took(self, seconds, steps):
+        if steps > 0:
+            fit = int(EPOCHS_CALL_S * steps / seconds) if seconds > 0 else self.most
+            self.n = max(1, min(self.most, fit, 4 * self.n))
 
 
-def _minimize_lbfgs(loss_grad, params, max_iter, max_fun, tol, verbose, callback):
-    iprint = 1 if verbose is True or verbose >= 1 else -1
-    res = scipy.optimize.minimize(
-        loss_grad,
-        params,
-        method="L-BFGS-B",
-        jac=True,
-        callback=callback,
-        options={
-            "maxfun": max_fun,
-            "maxiter": max_iter,
-            "gtol": tol,
-            **_get_additional_lbfgs_options_dict("iprint", iprint),
-        },
+# scipy's messages of the runs' ends (its L-BFGS-B's status and task codes)
+_STATUS = {lbfgs.CONVERGENCE: "CONVERGENCE", lbfgs.STOP: "STOP", lbfgs.ABNORMAL: "ABNORMAL"}
+_MESSAGES = {
+    lbfgs.NO_MESSAGE: "",
+    lbfgs.NORM_OF_GRADIENT: "NORM OF PROJECTED GRADIENT <= PGTOL",
+    lbfgs.REDUCTION_OF_F: "RELATIVE REDUCTION OF F <= FACTR*EPSMCH",
+    lbfgs.EVALUATIONS: "TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT",
+    lbfgs.ITERATIONS: "TOTAL NO. OF ITERATIONS REACHED LIMIT",
+}
+
+
+def minimize_lbfgs(network, data, targets, rows, loss, work, max_iter, max_fun, tol, interrupt,
+                   bar):  # fmt: skip
+    """scipy's L-BFGS-B as scikit-learn calls it, compiled (``_kernels/lbfgs``), from the
+    network's parameters; returns scipy's result (x, fun, nit, nfev, status, message)
+    and the iterations scikit-learn reports. The parameters hold the point evaluated
+    last: the caller sets them to x.
+    Ctrl-C raises KeyboardInterrupt, as in scikit-learn; ``bar`` gets each iteration."""
+    opt = lbfgs.start(network.params, max_iter, max_fun, tol)
+    net = network._net  # (writable: the run writes each point it evaluates there)
+    pace = Pace(opt.curve.shape[0])
+    ints, floats = opt.ints, opt.floats
+    done = lbfgs.PAUSED
+    while done == lbfgs.PAUSED:
+        interrupt.raise_if_held()
+        ints[lbfgs.BUDGET] = pace.steps()
+        ints[lbfgs.N_CURVE] = 0
+        evaluated = int(ints[lbfgs.NFEV])
+        start = time.perf_counter()
+        done = lbfgs.run_lbfgs(data, targets, rows, net, work, loss, opt)
+        pace.took(time.perf_counter() - start, int(ints[lbfgs.NFEV]) - evaluated)
+        for value in opt.curve[: ints[lbfgs.N_CURVE]].tolist():
+            bar.update(value)
+    status, n_iter, nfev = int(ints[lbfgs.STATUS]), int(ints[lbfgs.N_ITER]), int(ints[lbfgs.NFEV])
+    if status == lbfgs.CONVERGENCE:
+        warnflag = 0
+    elif nfev > max_fun or n_iter >= max_iter:
+        warnflag = 1
+    else:
+        warnflag = 2
+    res = scipy.optimize.OptimizeResult(
+        x=opt.x,
+        fun=float(floats[lbfgs.F]),
+        nit=n_iter,
+        nfev=nfev,
+        status=warnflag,
+        success=warnflag == 0,
+        message=_STATUS[status] + ": " + _MESSAGES[int(ints[lbfgs.MESSAGE])],
     )
-    n_iter = _check_optimize_result("lbfgs", res, max_iter)
-    return res, n_iter
+    return res, _check_optimize_result("lbfgs", res, max_iter)

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import accuracy_score, r2_score
 
 from fastbp import MLPClassifier, MLPRegressor
-from fastbp._kernels import fits, protocol
+from fastbp._kernels import fits
 
 
 @numba.njit
@@ -149,19 +149,19 @@ def test_validation_weights_summing_to_zero_raise_numpys_error():
 
 
 def test_epochs_per_call_follow_the_time_they_take():
-    from fastbp._base import _Pace
+    from fastbp._solvers import Pace
 
-    pace = _Pace(most=1000)
-    assert pace.epochs() == 1
+    pace = Pace(most=1000)
+    assert pace.steps() == 1
     pace.took(0.0001, 1)  # fast epochs: at most 4 times as many next
-    assert pace.epochs() == 4
+    assert pace.steps() == 4
     pace.took(0.0004, 4)
-    assert pace.epochs() == 16
+    assert pace.steps() == 16
     pace.took(1.6, 16)  # slow ones: as many as fit in EPOCHS_CALL_S, at least one
-    assert pace.epochs() == 1
-    one = _Pace(most=1)
+    assert pace.steps() == 1
+    one = Pace(most=1)
     one.took(1e-9, 1)
-    assert one.epochs() == 1
+    assert one.steps() == 1
 
 
 def test_a_whole_fit_runs_in_few_calls(monkeypatch):

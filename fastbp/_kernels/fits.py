@@ -270,8 +270,8 @@ def numpy_sum(a, index, start, n):
     if n <= _PAIRWISE_BLOCK:
         return _block(a, index, start, n)
     depth = 64  # (more than the halvings of any array: n < 2^63)
-    starts, sizes, right = np.empty(depth, np.int64), np.empty(depth, np.int64), np.empty(depth, np.bool_)
-    partial = np.empty(depth, a.dtype)
+    starts, sizes = np.empty(depth, np.int64), np.empty(depth, np.int64)
+    right, partial = np.empty(depth, np.bool_), np.empty(depth, a.dtype)
     top = 0
     starts[0], sizes[0] = start, n
     while True:
@@ -314,7 +314,8 @@ def _block(a, index, start, n):
             total += a[index[q]]
         return total
     r0, r1, r2_, r3 = a[index[start]], a[index[start + 1]], a[index[start + 2]], a[index[start + 3]]
-    r4, r5, r6, r7 = a[index[start + 4]], a[index[start + 5]], a[index[start + 6]], a[index[start + 7]]
+    q = start + 4
+    r4, r5, r6, r7 = a[index[q]], a[index[q + 1]], a[index[q + 2]], a[index[q + 3]]
     i = 8
     while i < n - n % 8:
         q = start + i

@@ -92,6 +92,17 @@ the rows of X, their targets ``Y`` (in the dtype the score is computed in) and
 weights (empty: none; ``cast``: they were float32, summed in float64), buffers for
 the outputs and two scratch columns, and ``index`` = arange, as long as the longest."""
 
+Lbfgs = namedtuple(
+    "Lbfgs",
+    "x g t r d z q alpha x_evaluated g_evaluated S Y rho curve ints floats"
+    " maxiter maxfun pgtol tol maxls",
+)
+Lbfgs.__doc__ = """An L-BFGS run (``lbfgs``): the point x and its gradient g, the point and
+gradient a line search started from (t, r), the direction d and z = x + d,
+scratch (q, alpha), the point last evaluated and its gradient, the m pairs (S, Y)
+and their 1 / s'y, the losses of the iterations of a call, the state by the
+indices of ``lbfgs``, and the settings (scipy's names)."""
+
 Shuffling = namedtuple("Shuffling", "state out")
 Shuffling.__doc__ = """An MT19937 state as uint32 (key, then position) and scratch for
 624 outputs (``shuffle.shuffle``)."""
@@ -222,6 +233,30 @@ def validation(kind, rows, Y, weights, cast, out):
         np.empty(rows.shape[0], dtype=Y.dtype),
         np.empty(Y.shape[1], dtype=Y.dtype),
         read_only(np.arange(n, dtype=np.int64)),
+    )
+
+
+def lbfgs(x0, m, maxiter, maxfun, pgtol, tol, maxls, ints, floats, curve=64):
+    """An L-BFGS run from x0 with ``m`` corrections, its state ``ints`` and ``floats``
+    (``lbfgs.start`` makes them); the losses of up to ``curve`` iterations kept per call."""
+    n = x0.shape[0]
+    return Lbfgs(
+        np.array(x0, dtype=np.float64),
+        *(np.zeros(n) for _ in range(6)),  # g t r d z q
+        np.zeros(m),  # alpha
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros((m, n)),
+        np.zeros((m, n)),
+        np.zeros(m),
+        np.zeros(curve),
+        ints,
+        floats,
+        int(maxiter),
+        int(maxfun),
+        float(pgtol),
+        float(tol),
+        int(maxls),
     )
 
 

@@ -18,7 +18,19 @@ compiles at its first fit, with its callees here loaded.
 import numba
 import numpy as np
 
-from . import backward, epochs, fits, forward, generated, optimizers, passes, protocol, shared, shuffle
+from . import (
+    backward,
+    epochs,
+    fits,
+    forward,
+    generated,
+    lbfgs,
+    optimizers,
+    passes,
+    protocol,
+    shared,
+    shuffle,
+)
 from .codes import IDENTITY, LOGISTIC, RELU, SGD, SOFTPLUS, SQUARED_ERROR
 from .layout import B_OFF, n_params
 
@@ -49,6 +61,7 @@ CALLERS = (
     passes.predict,
     shuffle.shuffle,
     fits.run_epochs,
+    lbfgs.run_lbfgs,
 )
 
 # (layer sizes, hidden, output activation, loss) of the generated kernels compiled at
@@ -138,6 +151,7 @@ def _examples(dtype):
         + [(targets.weights, rows, 0, n)],
         fits.zero_weight_batch: [(targets.weights, rows, n)],
         passes.loss_gradient: [(data, targets, rows, net, work, loss)],
+        lbfgs.run_lbfgs: [(data, targets, rows, net, work, loss, lbfgs.start(params, 1, 1, 0.0))],
         passes.predict: [(data, rows, net, work, out)],
         backward.backward_pass: [(net, work, n, n < 0)],
         passes.batch_loss_grad: [(data, targets, rows, 0, n, net, work, loss.code, n < 0)],

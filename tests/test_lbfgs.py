@@ -1,0 +1,161 @@
+"""L-BFGS in compiled code (fastbp/_kernels/lbfgs.py) against scipy's L-BFGS-B and
+scikit-learn's lbfgs fits."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.optimize
+from sklearn.datasets import make_moons, make_regression
+from sklearn.neural_network import MLPClassifier as SkClassifier
+from sklearn.neural_network import MLPRegressor as SkRegressor
+
+from fastbp import MLPClassifier, MLPRegressor, Network, _solvers
+from fastbp._interrupts import HeldInterrupt
+from fastbp._kernels import lbfgs, protocol
+from fastbp._progress import NoBar
+
+
+def _problem(sizes=(5, 8, 1), n=200, alpha=1e-3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, sizes[0]))
+    Y = np.tanh(X @ rng.standard_normal((sizes[0], sizes[-1]))) + 0.1 * rng.standard_normal(
+        (n, sizes[-1])
+    )
+    net = Network(list(sizes), activation="tanh", random_state=seed)
+    return net, X, Y, alpha
+
+
+def _arguments(net, X, Y, alpha):
+    data = protocol.data(X, net.dtype)
+    targets = protocol.targets(Y.astype(net.dtype), np.ones(X.shape[0], dtype=net.dtype))
+    rows = np.arange(X.shape[0], dtype=np.int64)
+    work = protocol.work(net.layer_sizes, 64, net.dtype)
+    return data, targets, rows, protocol.loss(0, alpha), work
+
+
+def _run(net, X, Y, alpha, max_iter, max_fun=15000, tol=1e-5):
+    """The compiled run's result, as the estimators call it (the network untouched)."""
+    data, targets, rows, loss, work = _arguments(net, X, Y, alpha)
+    params = net.params.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with HeldInterrupt() as interrupt:
+            res, _ = _solvers.minimize_lbfgs(
+                net, data, targets, rows, loss, work, max_iter, max_fun, tol, interrupt, NoBar()
+            )
+    net.params[:] = params
+    return res
+
+
+def _scipy(net, X, Y, alpha, max_iter, max_fun=15000, tol=1e-5):
+    """scipy's run on the same loss and gradient (the kernel the estimators called it
+    with before L-BFGS was compiled), with each iterate."""
+    data, targets, rows, loss, work = _arguments(net, X, Y, alpha)
+    x0 = net.params.astype(np.float64)
+    iterates = []
+
+    def loss_grad(x):
+        grad = np.empty(x.shape[0], dtype=net.dtype)
+        p = x.astype(net.dtype)
+        value = net._loss_gradient(data, targets, rows, loss, work._replace(grad=grad), p)
+        return value, grad.astype(np.float64)
+
+    res = scipy.optimize.minimize(
+        loss_grad,
+        x0,
+        method="L-BFGS-B",
+        jac=True,
+        callback=lambda x: iterates.append(x.copy()),
+        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
+    )
+    return res, iterates
+
+
+@pytest.mark.parametrize("sizes", [(5, 8, 1), (3, 16, 16, 2)])
+def test_iterates_agree_with_scipys_over_30_iterations(sizes):
+    net, X, Y, alpha = _problem(sizes)
+    expected, iterates = _scipy(net, X, Y, alpha, 30)
+    assert len(iterates) == 30
+    for k in (1, 2, 3, 5, 10, 20, 30):
+        res = _run(net, X, Y, alpha, k)
+        assert res.nit == k
+        scale = np.max(np.abs(iterates[k - 1]))
+        assert np.max(np.abs(res.x - iterates[k - 1])) <= 1e-9 * scale, k
+    res = _run(net, X, Y, alpha, 30)
+    assert res.nfev == expected.nfev and res.status == expected.status
+    assert res.message == expected.message
+    assert res.fun == pytest.approx(expected.fun, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "max_iter,max_fun,tol",
+    [(200, 7, 1e-5), (500, 15000, 1e-2), (3, 15000, 1e-5), (1000, 15000, 1e-3)],
+)
+def test_how_a_run_ends_is_scipys(max_iter, max_fun, tol):
+    # the evaluation limit, convergence on the gradient, the iteration limit: scipy's
+    # status, message, counts. (Runs of hundreds of iterations are chaotic: rounding
+    # differences move their ends, as one or two BLAS threads move scipy's own.)
+    net, X, Y, alpha = _problem((2, 4, 1), n=60)
+    expected, _ = _scipy(net, X, Y, alpha, max_iter, max_fun, tol)
+    res = _run(net, X, Y, alpha, max_iter, max_fun, tol)
+    assert (res.nit, res.nfev, res.status, res.message) == (
+        expected.nit,
+        expected.nfev,
+        expected.status,
+        expected.message,
+    )
+    assert res.fun == pytest.approx(expected.fun, rel=1e-9, abs=1e-14)
+
+
+def test_a_run_split_in_calls_is_the_same_run(monkeypatch):
+    net, X, Y, alpha = _problem()
+    whole = _run(net, X, Y, alpha, 40)
+    monkeypatch.setattr(_solvers, "EPOCHS_CALL_S", 0.0)  # one evaluation per call
+    calls = []
+    real = lbfgs.run_lbfgs
+
+    def counting(*args):
+        calls.append(int(args[-1].ints[lbfgs.BUDGET]))
+        return real(*args)
+
+    monkeypatch.setattr(lbfgs, "run_lbfgs", counting)
+    split = _run(net, X, Y, alpha, 40)
+    assert set(calls) == {1} and len(calls) >= split.nfev
+    assert np.array_equal(whole.x, split.x) and whole.fun == split.fun
+
+
+def _fit_both(fastbp_class, sk_class, X, y, **params):
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        a = fastbp_class(solver="lbfgs", random_state=0, **params).fit(X, y)
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        b = sk_class(solver="lbfgs", random_state=0, **params).fit(X, y)
+    return a, b, [str(w.message) for w in ours], [str(w.message) for w in theirs]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(max_iter=5),
+        dict(max_iter=30),
+        dict(max_iter=200),
+        dict(max_iter=200, max_fun=25),
+        dict(max_iter=200, tol=1e-2),
+        dict(max_iter=50, alpha=1.0),
+    ],
+)
+def test_short_fits_are_scikit_learns(params):
+    X, y = make_moons(100, noise=0.2, random_state=0)
+    a, b, ours, theirs = _fit_both(
+        MLPClassifier, SkClassifier, X, y, hidden_layer_sizes=(100, 100), **params
+    )
+    assert a.n_iter_ == b.n_iter_
+    assert a.loss_ == pytest.approx(b.loss_, rel=1e-9)
+    assert ours == theirs
+    Xr, yr = make_regression(80, 4, noise=1.0, random_state=0)
+    a, b, ours, theirs = _fit_both(MLPRegressor, SkRegressor, Xr, yr / 100, **params)
+    assert a.n_iter_ == b.n_iter_
+    assert a.loss_ == pytest.approx(b.loss_, rel=1e-9)
+    assert ours == theirs
