@@ -163,7 +163,9 @@ def minimize_lbfgs(network, data, targets, rows, loss, work, max_iter, max_fun, 
         warnflag = 2
     res = scipy.optimize.OptimizeResult(
         x=opt.x,
-        fun=float(floats[lbfgs.F]),
+        # (scipy reports the loss it evaluated last: where a failed line search ends
+        # the run, its point is put back, but not its loss)
+        fun=float(floats[lbfgs.F_EVALUATED]),
         nit=n_iter,
         nfev=nfev,
         status=warnflag,

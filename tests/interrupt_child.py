@@ -29,7 +29,7 @@ import numpy as np
 
 import fastbp
 from fastbp import Network
-from fastbp._kernels import passes
+from fastbp._kernels import lbfgs
 
 INTERRUPTED = "Training interrupted by user."
 # Long fits: only Ctrl-C ends them.
@@ -224,13 +224,15 @@ def run_spots(out):
     """Each spot: (name, config, the fastbp kernel to spy on, which call, wait)."""
     outcomes = []
     spots = [
+        # (a fit's first call of the kernel runs one epoch; the next ones, as many as
+        # last ~20 ms: with early stopping, each with its validation pass)
         ("first epoch", "adam", "epoch", 1, 0.0005),
         ("first epoch", "sgd-early-stopping", "epoch", 1, 0.0005),
-        ("third epoch", "sgd-nesterov-invscaling", "epoch", 3, 0.0005),
-        ("validation pass", "sgd-early-stopping", "predict", 2, None),
-        ("validation pass", "adam-early-stopping-classifier", "predict", 1, None),
+        ("third call", "sgd-nesterov-invscaling", "epoch", 3, 0.0005),
+        ("validation pass", "sgd-early-stopping", "epoch", 2, 0.0005),
+        ("validation pass", "adam-early-stopping-classifier", "epoch", 3, 0.0005),
         ("third partial_fit", "adam-classifier-partial-fit", "epoch", 3, 0.0005),
-        ("lbfgs evaluation", "lbfgs", "loss_gradient", 4, None),
+        ("lbfgs evaluation", "lbfgs", "lbfgs", 4, None),
     ]
     # a SIGINT sent from a thread that came only after the kernel: that spot again
     for spot, config, where, nth, wait in spots:
@@ -245,26 +247,22 @@ def run_spots(out):
 def run_spot(spot, config, where, nth, wait):
     """One fit with a SIGINT at a spot; (config, how it ended, the estimator,
     (spot, partial_fit calls made, whether a thread's SIGINT came during the kernel))."""
-    real_epoch_kernel, real_predict = Network._epoch_kernel, passes.predict
-    real_loss_gradient = passes.loss_gradient
+    real_epoch_kernel, real_lbfgs = Network._epoch_kernel, lbfgs.run_lbfgs
     X, y = data(config, 40000)
     est = make(config, **ENDLESS) if config != "lbfgs" else make(config, max_iter=200)
     if where == "epoch":
         epochs = [0]  # a kernel per fit or partial_fit call, the epochs counted across them
 
-        def epoch_kernel(self, *args):
-            return signal_during(real_epoch_kernel(self, *args), nth, wait, epochs)
+        def epoch_kernel(self, *args, **kwargs):
+            return signal_during(real_epoch_kernel(self, *args, **kwargs), nth, wait, epochs)
 
         Network._epoch_kernel = epoch_kernel
-    elif where == "predict":
-        passes.predict = signal_during(real_predict, nth)
-    else:
-        passes.loss_gradient = signal_during(real_loss_gradient, nth)
+    else:  # a call of the L-BFGS kernel, between its evaluations
+        lbfgs.run_lbfgs = signal_during(real_lbfgs, nth)
     try:
         how, calls = fit(est, config, X, y)
     finally:
-        Network._epoch_kernel, passes.predict = real_epoch_kernel, real_predict
-        passes.loss_gradient = real_loss_gradient
+        Network._epoch_kernel, lbfgs.run_lbfgs = real_epoch_kernel, real_lbfgs
     during = SENT_DURING_KERNEL.pop() if wait is not None else None
     return config, how, est, (spot, calls, during)
 

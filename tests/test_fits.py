@@ -12,19 +12,20 @@ from fastbp import MLPClassifier, MLPRegressor
 from fastbp._kernels import fits
 
 
+# (scratch for the sums: protocol.Progress.stack)
 @numba.njit
 def _numpy_sum(a, index, start, n):
-    return fits.numpy_sum(a, index, start, n)
+    return fits.numpy_sum(a, index, start, n, np.zeros(256))
 
 
 @numba.njit
 def _zero_weight_batch(weights, rows, cap):
-    return fits.zero_weight_batch(weights, rows, cap)
+    return fits.zero_weight_batch(weights, rows, cap, np.zeros(256))
 
 
 @numba.njit
 def _score(validation):
-    return fits.validation_score(validation)
+    return fits.validation_score(validation, np.zeros(256))
 
 
 SIZES = [*range(1, 140), 255, 256, 257, 1000, 1001, 4099, 8192, 8193, 20011, 100_003]

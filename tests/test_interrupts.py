@@ -3,9 +3,10 @@ diverged fit, bad input.
 
 Ctrl-C: real SIGINTs to a child process (tests/interrupt_child.py) at random
 moments, at every line of fastbp's Python code in short fits, and at named
-moments (the first epoch's kernel, an early-stopping validation pass, a series
-of partial_fit calls, an L-BFGS evaluation). An sgd or adam fit stops after the
-epoch that was running and holds exactly what a fresh fit of its ``n_iter_``
+moments (the first epoch's kernel, a call of epochs with their validation
+passes, a series of partial_fit calls, a call of the L-BFGS kernel). An sgd or
+adam fit stops after the epochs of the kernel call that was running (~20 ms of
+them: fastbp/_kernels/fits.py) and holds exactly what a fresh fit of its ``n_iter_``
 epochs holds (weights, optimizer, curves, stopping state, the generator's
 draws); continuing it gives what one uninterrupted fit gives. A call that raises
 (Ctrl-C in lbfgs or before the first epoch, any error) leaves the model as it was.
@@ -234,12 +235,12 @@ def test_ctrl_c_at_named_moments(tmp_path):
         check_interrupted(est, config, how, calls, expected)
         if spot == "first epoch":
             assert est.n_iter_ == 1
-        elif spot == "third epoch":
-            assert est.n_iter_ == 3
+        elif spot == "third call":
+            assert est.n_iter_ >= 3
         elif spot == "third partial_fit":
             assert calls == 3
-        elif config == "sgd-early-stopping":  # the validation pass after epoch 2
-            assert est.n_iter_ == 2 and len(est.validation_scores_) == 2
+        elif spot == "validation pass":  # a call of epochs, each with its validation pass
+            assert est.n_iter_ >= 2 and len(est.validation_scores_) == est.n_iter_
     assert "validation pass" in spots and "lbfgs evaluation" in spots
 
 
@@ -257,7 +258,7 @@ def test_the_interrupt_check_sees_an_epoch_too_many():
 # ------------------------------------------------------ the handler's own rules ----
 
 
-def test_a_handler_the_user_installed_is_called_at_the_end_of_the_epoch():
+def test_a_handler_the_user_installed_is_called_at_the_end_of_the_epochs():
     calls = []
 
     def handler(signum, frame):
@@ -268,12 +269,14 @@ def test_a_handler_the_user_installed_is_called_at_the_end_of_the_epoch():
         X, y = child.data("adam", 2000)
         est = child.make("adam", max_iter=4)
         real = fastbp.Network._epoch_kernel
+        runs = []
 
-        def epoch_kernel(self, *args):
-            kernel = real(self, *args)
+        def epoch_kernel(self, *args, **kwargs):
+            kernel = real(self, *args, **kwargs)
 
             def run(*a):
-                os.kill(os.getpid(), signal.SIGINT)  # held until the epoch is recorded
+                runs.append(a)
+                os.kill(os.getpid(), signal.SIGINT)  # held until the epochs are recorded
                 return kernel(*a)
 
             return run
@@ -285,8 +288,9 @@ def test_a_handler_the_user_installed_is_called_at_the_end_of_the_epoch():
                 est.fit(X, y)
         finally:
             fastbp.Network._epoch_kernel = real
-        # the handler returned, so training went on: four epochs, one call each
-        assert calls == [signal.SIGINT] * 4 and est.n_iter_ == 4
+        # the handler returned, so training went on: four epochs, a call after each
+        # run of the kernel
+        assert calls == [signal.SIGINT] * len(runs) and est.n_iter_ == 4 and len(runs) >= 2
         assert not any("interrupted" in str(w.message) for w in caught)
         assert signal.getsignal(signal.SIGINT) is handler  # put back
     finally:
@@ -301,10 +305,10 @@ def test_an_ignored_sigint_stays_ignored():
         est = child.make("adam", max_iter=3)
         real = fastbp.Network._epoch_kernel
 
-        def epoch_kernel(self, *args):
+        def epoch_kernel(self, *args, **kwargs):
             os.kill(os.getpid(), signal.SIGINT)  # ignored, as the user asked
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-            return real(self, *args)
+            return real(self, *args, **kwargs)
 
         fastbp.Network._epoch_kernel = epoch_kernel
         try:
@@ -354,9 +358,9 @@ def test_fits_in_other_threads_leave_the_handler_alone():
     seen = []
     real = fastbp.Network._epoch_kernel
 
-    def epoch_kernel(self, *args):
+    def epoch_kernel(self, *args, **kwargs):
         seen.append(signal.getsignal(signal.SIGINT))
-        return real(self, *args)
+        return real(self, *args, **kwargs)
 
     fastbp.Network._epoch_kernel = epoch_kernel
     try:

@@ -319,46 +319,41 @@ def test_blas_thread_count_does_not_change_a_bit_in_process(solver, dtype, monke
         assert_bitwise_equal(fits[limit], fits[1], f"{limit} BLAS threads vs 1")
 
 
-def test_lbfgs_runs_scipy_on_one_blas_thread_and_the_kernels_on_the_callers(monkeypatch):
+def test_lbfgs_runs_on_the_callers_blas_threads(monkeypatch):
+    # The compiled L-BFGS (fastbp/_kernels/lbfgs.py) sums its vectors in its own loops,
+    # whatever BLAS's threads; its loss and gradient get the caller's threads for
+    # their products.
     needs_two_cpus()
-    import scipy.optimize
+    from fastbp._kernels import lbfgs
 
-    from fastbp._kernels import passes
+    seen = []
+    real = lbfgs.run_lbfgs
 
-    seen = {"scipy": [], "kernels": []}
-    real_minimize, real_loss_gradient = scipy.optimize.minimize, passes.loss_gradient
+    def run_lbfgs(*args):
+        seen.append(blas_threads())
+        return real(*args)
 
-    def minimize(*args, **kwargs):
-        seen["scipy"].append(blas_threads())
-        return real_minimize(*args, **kwargs)
-
-    def loss_gradient(*args):
-        seen["kernels"].append(blas_threads())
-        return real_loss_gradient(*args)
-
-    monkeypatch.setattr(scipy.optimize, "minimize", minimize)
-    monkeypatch.setattr(passes, "loss_gradient", loss_gradient)
+    monkeypatch.setattr(lbfgs, "run_lbfgs", run_lbfgs)
     X, y, _ = big_data()
     est = fastbp.MLPRegressor(**{**BIG, "solver": "lbfgs", "max_iter": 3})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for limit in (2, 1):
-            seen["scipy"].clear(), seen["kernels"].clear()
+            seen.clear()
             with threadpool_limits(limits=limit, user_api="blas"):
                 est.fit(X, y)
-                assert blas_threads() == [limit]  # given back after the fit
-            assert seen["scipy"] == [[1]]
-            assert len(seen["kernels"]) >= 3 and all(t == [limit] for t in seen["kernels"])
-        # a fit in a worker thread runs everything on one BLAS thread (unless
-        # another Python thread holds a threadpoolctl limit: threadpoolctl lets
-        # one thread at a time set OpenBLAS's process-wide thread count)
-        seen["scipy"].clear(), seen["kernels"].clear()
+                assert blas_threads() == [limit]  # as they were
+            assert seen and all(t == [limit] for t in seen)
+        # a fit in a worker thread runs on one BLAS thread (unless another Python
+        # thread holds a threadpoolctl limit: threadpoolctl lets one thread at a
+        # time set OpenBLAS's process-wide thread count)
+        seen.clear()
         before = blas_threads()
         worker = threading.Thread(target=est.fit, args=(X, y))
         worker.start()
         worker.join()
         assert blas_threads() == before
-    assert seen["scipy"] == [[1]] and all(t == [1] for t in seen["kernels"])
+    assert seen and all(t == [1] for t in seen)
 
 
 def test_kernels_do_not_depend_on_blas_threads():

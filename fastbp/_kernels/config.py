@@ -19,7 +19,6 @@ options here are the only ones in force:
   function boundary, inlined ones included, with an atomic add each time: on
   the seed network that was most of an epoch's time (DESIGN.md). Even the BLAS
   products take offsets into the flat buffers (``blas.matmul``), not views.
-  (One exception, ``jit_internal_allocating``, frees what it allocates.)
 """
 
 import numba
@@ -52,14 +51,6 @@ def jit_internal_inline(func):
     its callers pay no call (for a kernel two kernels share, on their hot path)."""
     options = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, forceinline=True)
     return use_kernel_cache(numba.njit(**options, **JIT_OPTIONS)(func))
-
-
-def jit_internal_allocating(func):
-    """``jit_internal``, with reference counting: for the one kernel that allocates
-    (scratch it frees before it returns; ``fits.numpy_sum``'s stack)."""
-    options = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, **JIT_OPTIONS)
-    options["_nrt"] = True
-    return use_kernel_cache(numba.njit(**options)(func))
 
 
 def jit_inline(func):

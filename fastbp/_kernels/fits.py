@@ -17,15 +17,16 @@ The validation score is scikit-learn's: ``accuracy_score`` for classifiers,
 
 What changes from epoch to epoch is in ``progress`` (``protocol.Progress``):
 ``ints`` and ``floats`` by the indices below, the loss of each epoch of the call
-in ``curve`` and its validation score in ``scores``, the best weights in ``best``.
+in ``curve`` and its validation score in ``scores``, the best weights in ``best``,
+and scratch for sums in ``stack``.
 """
 
 import math
 
-import numpy as np
+from numba import int64
 
 from .codes import ADAM
-from .config import jit, jit_inline, jit_internal, jit_internal_allocating
+from .config import jit, jit_inline, jit_internal
 from .epochs import run_epoch
 from .passes import predict
 from .protocol import Step
@@ -74,7 +75,9 @@ def run_epochs(data, targets, rows, net, work, loss, moments, step, plan, progre
         if rows.split:
             for i in range(n_train):
                 rows.epoch[i] = rows.train[rows.order[i]]
-        if plan.check_weights and zero_weight_batch(targets.weights, rows.epoch, work.cap):
+        if plan.check_weights and zero_weight_batch(
+            targets.weights, rows.epoch, work.cap, progress.stack
+        ):
             return ZERO_WEIGHTS
         lr = plan.lr_init if step.solver == ADAM else floats[LEARNING_RATE]
         now = Step(step.solver, lr, step.momentum, step.nesterov, step.beta_1, step.beta_2,
@@ -87,7 +90,7 @@ def run_epochs(data, targets, rows, net, work, loss, moments, step, plan, progre
         progress.curve[k] = value
         if plan.early_stopping:
             predict(data, validation.rows, net, work, validation.out)
-            score = validation_score(validation)
+            score = validation_score(validation, progress.stack)
             if math.isinf(score) and score > 0:  # (the weights of the set sum to 0)
                 return ZERO_WEIGHTS
             progress.scores[k] = score
@@ -124,31 +127,51 @@ def run_epochs(data, targets, rows, net, work, loss, moments, step, plan, progre
     return event
 
 
+@jit_inline
+def no_predict(data, rows, net, work, out):
+    """Stands in for ``predict`` where a kernel never validates (``generated``)."""
+
+
+@jit_inline
+def no_score(validation, stack):
+    """Stands in for ``validation_score`` where a kernel never validates."""
+    return 0.0
+
+
+@jit_inline
+def zero_weight_row(weights, rows, cap, stack):
+    """``zero_weight_batch`` for batches of one row (``generated``): a weight of 0."""
+    for i in range(rows.shape[0]):
+        if weights[rows[i]] == 0:
+            return True
+    return False
+
+
 @jit_internal
-def zero_weight_batch(weights, rows, cap):
+def zero_weight_batch(weights, rows, cap, stack):
     """Whether a batch of ``rows`` (batches of ``cap``) has sample weights summing to 0:
     scikit-learn's ZeroDivisionError, from np.average of that batch's loss. Summed as
     np.add.reduceat sums each batch: its first weight, plus the pairwise sum of the rest."""
     n = rows.shape[0]
     for start in range(0, n, cap):
         m = min(cap, n - start)
-        total = weights[rows[start]] + numpy_sum(weights, rows, start + 1, m - 1)
+        total = weights[rows[start]] + numpy_sum(weights, rows, start + 1, m - 1, stack)
         if total == 0:
             return True
     return False
 
 
 @jit_internal
-def validation_score(validation):
+def validation_score(validation, stack):
     """scikit-learn's score of validation.out against validation.Y (``validation.kind``);
     +inf where the validation weights sum to 0 (scikit-learn's ZeroDivisionError)."""
     if validation.kind == R2:
-        return r2(validation)
-    return accuracy(validation)
+        return r2(validation, stack)
+    return accuracy(validation, stack)
 
 
 @jit_inline
-def accuracy(validation):
+def accuracy(validation, stack):
     """accuracy_score: the (weighted) share of rows whose labels are all right."""
     out, Y, w = validation.out, validation.Y, validation.weights
     n, m = out.shape
@@ -173,10 +196,10 @@ def accuracy(validation):
     # np.average(right, weights=w): sum(right * w) / sum(w), in float64
     for i in range(n):
         right[i] *= w[i]
-    scale = weight_sum(w, validation.index, validation.cast)
+    scale = weight_sum(w, validation.index, validation.cast, stack)
     if scale == 0:
         return math.inf
-    return numpy_sum(right, validation.index, 0, n) / scale
+    return numpy_sum(right, validation.index, int64(0), n, stack) / scale
 
 
 @jit_inline
@@ -192,7 +215,7 @@ def argmax_row(out, i):
 
 
 @jit_inline
-def r2(validation):
+def r2(validation, stack):
     """r2_score with multioutput="uniform_average", computed in Y's dtype; NaN where a
     prediction is not finite (as scikit-learn's MLP scores such predictions)."""
     out, Y, w = validation.out, validation.Y, validation.weights
@@ -205,7 +228,7 @@ def r2(validation):
     weighted = w.shape[0] > 0
     scale = dt(n)
     if weighted:
-        scale = dt(weight_sum(w, validation.index, validation.cast))
+        scale = dt(weight_sum(w, validation.index, validation.cast, stack))
         if scale == 0:
             return math.inf
     cols = validation.right  # scratch: a column of n values
@@ -213,15 +236,15 @@ def r2(validation):
         # the mean of column j (np.average(Y, axis=0, weights=w))
         for i in range(n):
             cols[i] = Y[i, j] * w[i] if weighted else Y[i, j]
-        mean = column_sum(cols, validation.index, n, m) / scale
+        mean = column_sum(cols, validation.index, n, m, stack) / scale
         for i in range(n):
             e = Y[i, j] - dt(out[i, j])
             cols[i] = w[i] * (e * e) if weighted else e * e
-        numerator = column_sum(cols, validation.index, n, m)
+        numerator = column_sum(cols, validation.index, n, m, stack)
         for i in range(n):
             e = Y[i, j] - mean
             cols[i] = w[i] * (e * e) if weighted else e * e
-        denominator = column_sum(cols, validation.index, n, m)
+        denominator = column_sum(cols, validation.index, n, m, stack)
         if numerator == 0:
             s = dt(1)
         elif denominator == 0:
@@ -229,15 +252,15 @@ def r2(validation):
         else:
             s = dt(1) - numerator / denominator
         validation.per_output[j] = s
-    return numpy_sum(validation.per_output, validation.index, 0, m) / dt(m)
+    return numpy_sum(validation.per_output, validation.index, int64(0), m, stack) / dt(m)
 
 
 @jit_inline
-def column_sum(cols, index, n, m):
+def column_sum(cols, index, n, m, stack):
     """The sum of a column of an (n, m) C-ordered array, in NumPy's order along axis 0:
     pairwise for one column, row after row for several."""
     if m == 1:
-        return numpy_sum(cols, index, 0, n)
+        return numpy_sum(cols, index, int64(0), n, stack)
     total = cols.dtype.type(0)
     for i in range(n):
         total += cols[i]
@@ -245,53 +268,54 @@ def column_sum(cols, index, n, m):
 
 
 @jit_inline
-def weight_sum(w, index, cast):
+def weight_sum(w, index, cast, stack):
     """sum(w), as np.sum does it; ``cast``: w was float32, summed in float64, which NumPy
     does one buffer of _CAST_BUFFER values at a time."""
     n = w.shape[0]
     if not cast:
-        return numpy_sum(w, index, 0, n)
+        return numpy_sum(w, index, int64(0), n, stack)
     total = w.dtype.type(0)
     for start in range(0, n, _CAST_BUFFER):
-        total += numpy_sum(w, index, start, min(_CAST_BUFFER, n - start))
+        total += numpy_sum(w, index, start, min(_CAST_BUFFER, n - start), stack)
     return total
 
 
-@jit_internal_allocating
-def numpy_sum(a, index, start, n):
+@jit_internal
+def numpy_sum(a, index, start, n, stack):
     """np.sum of a[index[start:start + n]] (a gathered copy) to the last bit: NumPy's
     pairwise summation, in a's dtype: blocks of up to _PAIRWISE_BLOCK values summed
     by _block, halves (rounded down to a multiple of 8) summed and added up.
 
-    The halving is NumPy's recursion, unrolled here with a stack of the pending
-    halves: Numba's cache cannot hold a function that calls itself (a cached
-    caller crashed on a null pointer).
+    The halving is NumPy's recursion, unrolled with ``stack`` (float64, 4 entries per
+    level: a half's start and size, whether it is a right half, the sum of its left
+    sibling, exact in float64 for either dtype): Numba's cache cannot hold a function
+    that calls itself (a cached caller crashed on a null pointer).
     """
     if n <= _PAIRWISE_BLOCK:
         return _block(a, index, start, n)
-    depth = 64  # (more than the halvings of any array: n < 2^63)
-    starts, sizes = np.empty(depth, np.int64), np.empty(depth, np.int64)
-    right, partial = np.empty(depth, np.bool_), np.empty(depth, a.dtype)
+    dt = a.dtype.type
     top = 0
-    starts[0], sizes[0] = start, n
+    stack[0], stack[1] = start, n
     while True:
-        s, m = starts[top], sizes[top]
+        s, m = int(stack[4 * top]), int(stack[4 * top + 1])
         if m > _PAIRWISE_BLOCK:  # its left half first
-            right[top] = False
+            stack[4 * top + 2] = 0
             top += 1
-            starts[top], sizes[top] = s, _half(m)
+            stack[4 * top], stack[4 * top + 1] = s, _half(m)
             continue
         value = _block(a, index, s, m)
         while top > 0:  # up through the halves this value ends
             top -= 1
-            if not right[top]:  # a left half: keep it, go down its right half
-                partial[top] = value
-                right[top] = True
-                half = _half(sizes[top])
+            level = 4 * top
+            if stack[level + 2] == 0:  # a left half: keep it, go down its right half
+                stack[level + 3] = value
+                stack[level + 2] = 1
+                half = _half(int(stack[level + 1]))
+                stack[level + 4] = stack[level] + half
+                stack[level + 5] = stack[level + 1] - half
                 top += 1
-                starts[top], sizes[top] = starts[top - 1] + half, sizes[top - 1] - half
                 break
-            value = partial[top] + value
+            value = dt(stack[level + 3]) + value
         if top == 0:
             return value
 

@@ -84,10 +84,21 @@ def _whole_fits():
     return "\n\n" + inspect.getsource(fits.run_epochs.py_func)
 
 
+# What a generated ``run_epochs`` does not do, with what it does instead: early
+# stopping's validation (those fits take the batched kernels, whose bits are the same:
+# ``fastbp.network``), and the check of batches of zero weights (one row each here).
+_WITHOUT = {
+    "predict": "no_predict",
+    "validation_score": "no_score",
+    "zero_weight_batch": "zero_weight_row",
+}
+
+
 def _whole_fits_imports():
     """The import of the names ``fits.run_epochs`` uses, but the epoch kernel."""
     func = fits.run_epochs.py_func
     names = sorted(n for n in func.__code__.co_names if n in func.__globals__ and n != "run_epoch")
+    names = [f"{_WITHOUT[n]} as {n}" if n in _WITHOUT else n for n in names]
     return f"from fastbp._kernels.fits import {', '.join(names)}"
 
 
@@ -113,7 +124,7 @@ def source(sizes, hidden, out_code, loss):
         f"from fastbp._kernels.activations import {', '.join(sorted(names))}\n" if names else ""
     )
     chain = not canonical.py_func(loss, out_code)
-    losses = ", ".join([LOSSES[loss]] + (["chain_rule"] if chain else []) + ["weigh"])
+    losses = ", ".join([LOSSES[loss]] + (["chain_rule", "weigh"] if chain else []))
     header = _HEADER.format(
         sizes=tuple(sizes),
         hidden=hidden,
@@ -166,11 +177,11 @@ def source(sizes, hidden, out_code, loss):
     binary = f", {out_code == LOGISTIC}" if loss == LOG_LOSS else ""
     add(
         f"        total += {LOSSES[loss]}(acts, {p_off}, 1, {m_out}, targets, rows, i, deltas, "
-        f"{d_last}{binary})"
+        f"{d_last}{binary}, {not chain})"
     )
     if chain:
         add(f"        chain_rule(acts, {p_off}, 1, {m_out}, {out_code}, deltas, {d_last})")
-    add(f"        weigh(deltas, {d_last}, 1, {m_out}, targets.weights, rows, i)")
+        add(f"        weigh(deltas, {d_last}, 1, {m_out}, targets.weights, rows, i)")
     # backward, last layer first: each weight's message share, then its step
     for l in range(last, -1, -1):
         w_off, b_off, k, m, _, _, d_off = table[l]

@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from . import protocol
-from .config import jit, jit_inline
+from .config import jit, jit_inline, jit_internal
 from .passes import loss_gradient
 
 # opt.ints
@@ -78,8 +78,7 @@ def run_lbfgs(data, targets, rows, net, work, loss, opt):
     and gradient of ``passes.loss_gradient``, for at most opt.ints[BUDGET] evaluations;
     returns PAUSED or FINISHED. The network's parameters hold the last point
     evaluated; the point, loss and gradient of the run are opt.x, floats[F], opt.g."""
-    ints, floats = opt.ints, opt.floats
-    g = opt.g
+    ints = opt.ints
     while True:
         phase = ints[PHASE]
         if phase == EVALUATE_START or phase == EVALUATE_STEP:
@@ -87,8 +86,21 @@ def run_lbfgs(data, targets, rows, net, work, loss, opt):
                 return PAUSED
             _evaluate(data, targets, rows, net, work, loss, opt)
             ints[PHASE] = CHECK_START if phase == EVALUATE_START else SEARCH
-        elif phase == CHECK_START:
-            floats[SBGNRM] = _max_abs(g)
+        elif phase == DONE:
+            return FINISHED
+        else:
+            advance(opt)
+
+
+@jit_internal
+def advance(opt):
+    """The run's steps up to its next evaluation, or its end (all in float64: one
+    compiled function for both dtypes of networks)."""
+    ints, floats = opt.ints, opt.floats
+    while True:
+        phase = ints[PHASE]
+        if phase == CHECK_START:
+            floats[SBGNRM] = _max_abs(opt.g)
             if floats[SBGNRM] <= opt.pgtol:
                 _finish(ints, CONVERGENCE, NORM_OF_GRADIENT)
             else:
@@ -100,7 +112,7 @@ def run_lbfgs(data, targets, rows, net, work, loss, opt):
         elif phase == SEARCH:
             _search(opt)
         else:
-            return FINISHED
+            return
 
 
 @jit_inline
@@ -142,12 +154,31 @@ def _evaluate(data, targets, rows, net, work, loss, opt):
 
 @jit_inline
 def _max_abs(v):
+    """max |v_i|, NaN ignored (L-BFGS-B's projected gradient norm, with C's fmax)."""
     top = 0.0
     for i in range(v.shape[0]):
-        a = abs(v[i])
-        if a > top:
-            top = a
+        top = _fmax(top, abs(v[i]))
     return top
+
+
+# C's fmin and fmax, which L-BFGS-B uses: a NaN argument gives the other one
+# (Python's min and max give whichever comes first).
+@jit_inline
+def _fmin(a, b):
+    if math.isnan(a):
+        return b
+    if math.isnan(b):
+        return a
+    return a if a < b else b
+
+
+@jit_inline
+def _fmax(a, b):
+    if math.isnan(a):
+        return b
+    if math.isnan(b):
+        return a
+    return a if a > b else b
 
 
 @jit_inline
@@ -215,7 +246,7 @@ def _start_search(opt):
     dtd = _dot(opt.d, opt.d)
     floats[DNORM] = math.sqrt(dtd)
     if ints[ITER] == 0:
-        floats[STP] = min(1.0 / floats[DNORM], _STPMAX)
+        floats[STP] = _fmin(1.0 / floats[DNORM], _STPMAX)
     else:
         floats[STP] = 1.0
     for i in range(opt.x.shape[0]):
@@ -296,7 +327,7 @@ def _new_iterate(opt):
         _finish(ints, CONVERGENCE, NORM_OF_GRADIENT)
         return
     f, fold = floats[F], floats[FOLD]
-    if fold - f <= opt.tol * max(abs(fold), abs(f), 1.0):
+    if fold - f <= opt.tol * _fmax(_fmax(abs(fold), abs(f)), 1.0):
         _finish(ints, CONVERGENCE, REDUCTION_OF_F)
         return
     # the pair: s = x - x_old = stp d, y = g - g_old; s'y from the directional
@@ -395,12 +426,12 @@ def _dcsrch(f, g, opt):
             stp = stx + 0.5 * (sty - stx)
         s[WIDTH1] = s[WIDTH]
         s[WIDTH] = abs(sty - stx)
-        s[STMIN] = min(stx, sty)
-        s[STMAX] = max(stx, sty)
+        s[STMIN] = _fmin(stx, sty)
+        s[STMAX] = _fmax(stx, sty)
     else:
         s[STMIN] = stp + _XTRAPL * (stp - stx)
         s[STMAX] = stp + _XTRAPU * (stp - stx)
-    stp = min(max(stp, stpmin), stpmax)
+    stp = _fmin(_fmax(stp, stpmin), stpmax)
     if brackt and (stp <= s[STMIN] or stp >= s[STMAX] or s[STMAX] - s[STMIN] <= _XTOL * s[STMAX]):
         stp = stx
     s[STP] = stp
@@ -417,7 +448,7 @@ def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     if fp > fx:
         # a higher value: the minimum is bracketed
         theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
+        s = _fmax(abs(theta), _fmax(abs(dx), abs(dp)))
         gamma = s * math.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
         if stp < stx:
             gamma = -gamma
@@ -433,7 +464,7 @@ def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     elif sgnd < 0.0:
         # derivatives of opposite signs: bracketed
         theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
+        s = _fmax(abs(theta), _fmax(abs(dx), abs(dp)))
         gamma = s * math.sqrt((theta / s) ** 2 - (dx / s) * (dp / s))
         if stp > stx:
             gamma = -gamma
@@ -446,8 +477,8 @@ def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     elif abs(dp) < abs(dx):
         # same sign, the derivative's magnitude decreases
         theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * math.sqrt(max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
+        s = _fmax(abs(theta), _fmax(abs(dx), abs(dp)))
+        gamma = s * math.sqrt(_fmax(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)))
         if stp > stx:
             gamma = -gamma
         p = (gamma - dp) + theta
@@ -463,17 +494,17 @@ def _dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
         if brackt:
             stpf = stpc if abs(stpc - stp) < abs(stpq - stp) else stpq
             if stp > stx:
-                stpf = min(stp + 0.66 * (sty - stp), stpf)
+                stpf = _fmin(stp + 0.66 * (sty - stp), stpf)
             else:
-                stpf = max(stp + 0.66 * (sty - stp), stpf)
+                stpf = _fmax(stp + 0.66 * (sty - stp), stpf)
         else:
             stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
-            stpf = max(stpmin, min(stpmax, stpf))
+            stpf = _fmax(stpmin, _fmin(stpmax, stpf))
     else:
         # same sign, no decrease in magnitude
         if brackt:
             theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
-            s = max(abs(theta), abs(dy), abs(dp))
+            s = _fmax(abs(theta), _fmax(abs(dy), abs(dp)))
             gamma = s * math.sqrt((theta / s) ** 2 - (dy / s) * (dp / s))
             if stp > sty:
                 gamma = -gamma

@@ -32,16 +32,19 @@ from .config import jit_inline
 def loss_and_delta(acts, p_off, n, m, targets, rows, start, loss, out_code, deltas, d_off):
     """Return sum_i s_i l(y_i, p_i) over the batch, and write s_i * dl/dz for its
     rows into ``deltas`` at ``d_off``."""
+    # a canonical pair's deltas are weighed in the loss's own pass (a second pass over
+    # the batch's rows and weights cost small networks a few percent of an epoch)
+    fused = canonical(loss, out_code)
     if loss == SQUARED_ERROR:
-        total = squared_error(acts, p_off, n, m, targets, rows, start, deltas, d_off)
+        total = squared_error(acts, p_off, n, m, targets, rows, start, deltas, d_off, fused)
     elif loss == LOG_LOSS:
         binary = out_code == LOGISTIC
-        total = log_loss(acts, p_off, n, m, targets, rows, start, deltas, d_off, binary)
+        total = log_loss(acts, p_off, n, m, targets, rows, start, deltas, d_off, binary, fused)
     else:
-        total = poisson(acts, p_off, n, m, targets, rows, start, deltas, d_off)
-    if not canonical(loss, out_code):
+        total = poisson(acts, p_off, n, m, targets, rows, start, deltas, d_off, fused)
+    if not fused:
         chain_rule(acts, p_off, n, m, out_code, deltas, d_off)
-    weigh(deltas, d_off, n, m, targets.weights, rows, start)
+        weigh(deltas, d_off, n, m, targets.weights, rows, start)
     return total
 
 
@@ -57,11 +60,12 @@ def canonical(loss, out_code):
 
 
 # Each loss: returns sum_i s_i l_i over rows[start:start + n] and writes p - y (dl/dz
-# for the canonical pairs, dl/dp for the others) into deltas.
+# for the canonical pairs, dl/dp for the others) into deltas; ``weighed``: times s_i
+# (``weigh``, in the same pass).
 
 
 @jit_inline
-def squared_error(acts, p_off, n, m, targets, rows, start, deltas, d_off):
+def squared_error(acts, p_off, n, m, targets, rows, start, deltas, d_off, weighed):
     Y, sw = targets.Y, targets.weights
     total = 0.0
     for i in range(n):
@@ -73,11 +77,13 @@ def squared_error(acts, p_off, n, m, targets, rows, start, deltas, d_off):
             deltas[d0 + k] = p - y
             li += 0.5 * (y - p) * (y - p)
         total += sw[r] * li
+        if weighed:
+            _weigh_row(deltas, d0, m, sw[r])
     return total
 
 
 @jit_inline
-def log_loss(acts, p_off, n, m, targets, rows, start, deltas, d_off, binary):
+def log_loss(acts, p_off, n, m, targets, rows, start, deltas, d_off, binary, weighed):
     """``binary``: logistic outputs, each the probability of its own 0/1 label."""
     Y, sw = targets.Y, targets.weights
     # machine epsilon of the buffer's dtype: scikit-learn's clip
@@ -96,11 +102,13 @@ def log_loss(acts, p_off, n, m, targets, rows, start, deltas, d_off, binary):
             if binary and y != 1:
                 li -= (1 - y) * math.log(1 - p)
         total += sw[r] * li
+        if weighed:
+            _weigh_row(deltas, d0, m, sw[r])
     return total
 
 
 @jit_inline
-def poisson(acts, p_off, n, m, targets, rows, start, deltas, d_off):
+def poisson(acts, p_off, n, m, targets, rows, start, deltas, d_off, weighed):
     Y, sw = targets.Y, targets.weights
     total = 0.0
     for i in range(n):
@@ -114,6 +122,8 @@ def poisson(acts, p_off, n, m, targets, rows, start, deltas, d_off):
                 li += y * math.log(y / p)
             li += p - y
         total += sw[r] * li
+        if weighed:
+            _weigh_row(deltas, d0, m, sw[r])
     return total
 
 
@@ -140,14 +150,17 @@ def chain_rule(acts, p_off, n, m, out_code, deltas, d_off):
 
 @jit_inline
 def weigh(deltas, d_off, n, m, sw, rows, start):
-    """Each row's deltas times its sample weight s_i (unit weights, the common case,
-    skip the pass: x * 1 = x)."""
+    """Each row's deltas times its sample weight s_i."""
     for i in range(n):
-        s = sw[rows[start + i]]
-        if s != 1:
-            d0 = d_off + i * m
-            for k in range(m):
-                deltas[d0 + k] *= s
+        _weigh_row(deltas, d_off + i * m, m, sw[rows[start + i]])
+
+
+@jit_inline
+def _weigh_row(deltas, d0, m, s):
+    """A row's m deltas times s (unit weights, the common case, skip it: x * 1 = x)."""
+    if s != 1:
+        for k in range(m):
+            deltas[d0 + k] *= s
 
 
 # Each loss's kernel, by name, for the generated kernels.

@@ -81,10 +81,11 @@ Plan.__doc__ = """A whole fit's settings (scikit-learn's parameters of the same 
 ``schedule`` a code of ``fits``) and ``epochs``, the most this call runs; ``shuffle``:
 the kernel shuffles the row order; ``check_weights``: some sample weights are <= 0."""
 
-Progress = namedtuple("Progress", "ints floats curve scores best")
+Progress = namedtuple("Progress", "ints floats curve scores best stack")
 Progress.__doc__ = """What a whole fit changes from epoch to epoch: ``ints`` and ``floats``
 (int64 and float64, by the indices of ``fits``), each epoch's loss and validation
-score (``curve``, ``scores``, one per epoch of the call), the best weights so far."""
+score (``curve``, ``scores``, one per epoch of the call), the best weights so far,
+and scratch for sums (``fits.numpy_sum``)."""
 
 Validation = namedtuple("Validation", "kind rows Y weights cast out right per_output index")
 Validation.__doc__ = """Early stopping's validation set: the score's ``kind`` (``fits``),
@@ -213,7 +214,7 @@ def plan(epochs, max_iter, tol, n_iter_no_change, early_stopping, schedule, lr_i
 
 
 def progress(ints, floats, curve, scores, best):
-    return Progress(ints, floats, curve, scores, best)
+    return Progress(ints, floats, curve, scores, best, np.zeros(256))
 
 
 _NO_WEIGHTS = {np.dtype(t): read_only(np.empty(0, dtype=t)) for t in (np.float32, np.float64)}

@@ -54,6 +54,7 @@ CALLEES = (
     fits.numpy_sum,
     fits.zero_weight_batch,
     fits.validation_score,
+    lbfgs.advance,
 )
 CALLERS = (
     epochs.run_epoch,
@@ -145,13 +146,16 @@ def _examples(dtype):
     return {
         epochs.run_epoch: [(data, targets, rows, net, work, loss, moments, step)],
         fits.run_epochs: [(*whole, plan, state, v, shuffling) for v in validations],
-        fits.validation_score: [(v,) for v in validations],
+        fits.validation_score: [(v, state.stack) for v in validations],
         # (scratch and weights of a validation set, or a batch's weights)
-        fits.numpy_sum: [(a, v.index, 0, n) for v in validations for a in (v.right, v.weights)]
-        + [(targets.weights, rows, 0, n)],
-        fits.zero_weight_batch: [(targets.weights, rows, n)],
+        fits.numpy_sum: [
+            (a, v.index, 0, n, state.stack) for v in validations for a in (v.right, v.weights)
+        ]
+        + [(targets.weights, rows, 0, n, state.stack)],
+        fits.zero_weight_batch: [(targets.weights, rows, n, state.stack)],
         passes.loss_gradient: [(data, targets, rows, net, work, loss)],
         lbfgs.run_lbfgs: [(data, targets, rows, net, work, loss, lbfgs.start(params, 1, 1, 0.0))],
+        lbfgs.advance: [(lbfgs.start(params, 1, 1, 0.0),)],
         passes.predict: [(data, rows, net, work, out)],
         backward.backward_pass: [(net, work, n, n < 0)],
         passes.batch_loss_grad: [(data, targets, rows, 0, n, net, work, loss.code, n < 0)],
