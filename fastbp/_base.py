@@ -480,7 +480,9 @@ class BaseMLP(BaseEstimator):
         order = np.arange(n_train, dtype=np.int64)
         epoch_rows = order if val_rows is None else np.empty(n_train, dtype=np.int64)
         rows = protocol.epoch_rows(train_rows, order, epoch_rows)
-        plain_sgd = optimizer.code == SGD and optimizer.momentum == 0
+        # (generated kernels never validate: early stopping takes the batched ones,
+        # which give the same bits)
+        plain_sgd = optimizer.code == SGD and optimizer.momentum == 0 and not early_stopping
         run_epochs = net._epoch_kernel(batch_size, loss.code, plain_sgd, whole=True)
         validation = self._validation(val_rows, val_y, val_sw, Y.shape[1])
         # its RandomState.shuffle, compiled: in the kernel when it has the state
@@ -616,9 +618,9 @@ class BaseMLP(BaseEstimator):
         labels) and their weights: the score's kind, and its targets in the dtype
         scikit-learn computes the score in."""
         dtype = self._network.dtype
-        if rows is None:
-            empty = np.empty((0, n_outputs))
-            return protocol.validation(fits.NO_SCORE, _NO_ROWS, empty, None, False, empty)
+        if rows is None:  # (the types of a validation set scored in float64)
+            Y, out = np.empty((0, n_outputs)), np.empty((0, n_outputs), dtype=dtype)
+            return protocol.validation(fits.NO_SCORE, _NO_ROWS, Y, None, False, out)
         out = np.empty((rows.shape[0], n_outputs), dtype=dtype)
         rows = rows.astype(np.int64)
         if not is_classifier(self):

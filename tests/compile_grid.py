@@ -132,6 +132,7 @@ for _dtype in (np.float64, np.float32):
             ),
             f"lbfgs {_t}": _classifier(_dtype, solver="lbfgs"),
             f"early stopping {_t}": _classifier(_dtype, early_stopping=True),
+            f"regressor early stopping {_t}": _regressor(_dtype, early_stopping=True),
             f"regressor adam {_t}": _regressor(_dtype),
             f"regressor sparse sgd {_t}": _regressor(_dtype, sp.csr_matrix, solver="sgd"),
             f"regressor read-only lbfgs {_t}": _regressor(_dtype, _read_only, solver="lbfgs"),
@@ -140,7 +141,22 @@ for _dtype in (np.float64, np.float32):
             f"seed {_t}": _seed(_dtype),
         }
     )
+
+
+def _generated_estimator():
+    """A generated kernel's whole fits (float64): compiled at the first fit too."""
+    from fastbp import MLPRegressor
+
+    def fit():
+        X, _, y = _data(np.float64, features=3)
+        params = dict(solver="sgd", momentum=0, batch_size=1, activation="relu", max_iter=2)
+        MLPRegressor(hidden_layer_sizes=(3,), **params).fit(X, y)
+
+    return fit
+
+
 GENERATED = {f"generated {np.dtype(t).name}": _generated(t) for t in (np.float64, np.float32)}
+GENERATED["generated estimator"] = _generated_estimator()
 
 
 def main(names):

@@ -73,6 +73,9 @@ def test_two_setups_at_once_then_no_fit_compiles(tmp_path):
     assert len(compiled) == 2, compiled
     assert all(n.startswith("fastbp._kernels.generated_k_") for n in compiled), compiled
     assert all(n.endswith(".run_epoch") for n in compiled), compiled
+    # (an estimator's fit compiles its run_epochs too)
+    compiled = grid(tmp_path, "generated estimator")
+    assert sorted(n.rsplit(".", 1)[1] for n in compiled) == ["run_epoch", "run_epochs"], compiled
 
 
 @pytest.mark.slow
@@ -80,13 +83,13 @@ def test_a_missing_signature_is_found(tmp_path):
     # The same grid sees it when the set-up leaves a kernel out (as it would a
     # signature missing from the list).
     code = (
-        "import sys; from fastbp._kernels import passes, signatures; "
-        "signatures.CALLERS = tuple(k for k in signatures.CALLERS if k is not passes.predict); "
+        "import sys; from fastbp._kernels import lbfgs, signatures; "
+        "signatures.CALLERS = tuple(k for k in signatures.CALLERS if k is not lbfgs.run_lbfgs); "
         "from fastbp import _compile; _compile.compile_all(workers=1)"
     )
     done = run(["-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
-    assert set(grid(tmp_path, "adam float64")) == {"fastbp._kernels.passes.predict"}
+    assert set(grid(tmp_path, "lbfgs float64")) == {"fastbp._kernels.lbfgs.run_lbfgs"}
 
 
 NEVER_STALE = """

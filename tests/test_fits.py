@@ -182,3 +182,29 @@ def test_a_whole_fit_runs_in_few_calls(monkeypatch):
         est = MLPClassifier(max_iter=400, tol=0, random_state=0).fit(X, y)
     assert est.n_iter_ == 400 and sum(calls) == 400
     assert len(calls) < 40, calls
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_tiny_networks_fit_as_with_the_batched_kernels(monkeypatch, early_stopping):
+    # Plain SGD on single rows of a tiny network trains with a generated kernel (its
+    # own run_epochs, which never validates: early stopping takes the batched one);
+    # either way, the bits of the batched kernels.
+    from fastbp._kernels import generated
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 1)), rng.standard_normal(60)
+    params = dict(hidden_layer_sizes=(2,), solver="sgd", batch_size=1, momentum=0,
+                  max_iter=30, n_iter_no_change=3, early_stopping=early_stopping)  # fmt: skip
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return MLPRegressor(random_state=0, **params).fit(X, y)
+
+    ours = fit()
+    monkeypatch.setattr(generated, "eligible", lambda sizes: False)
+    batched = fit()
+    assert ours.n_iter_ == batched.n_iter_ and ours.loss_curve_ == batched.loss_curve_
+    assert ours.validation_scores_ == batched.validation_scores_
+    for a, b in zip(ours.coefs_ + ours.intercepts_, batched.coefs_ + batched.intercepts_):
+        assert np.array_equal(a, b)
