@@ -16,7 +16,8 @@ measure the fastbp of this checkout.
    time, peak memory (bench/.memory.json);
 2. ``bench/interleaved.py``: every system's epochs again, timed in turn round by
    round, so that ratios do not drift with the machine;
-3. ``bench/scaling.py``: fastbp's epoch time against samples and width;
+3. ``bench/whole_fits.py``: whole fits of small sets, as users run them, side by side;
+   ``bench/scaling.py``: fastbp's epoch time against samples and width;
 4. ``bench/threads.py``: thread-parallel fits;
 5. ``bench/split_batch.py``: splitting each minibatch across the cores (an
    experiment on fastbp's internal kernels: if it fails, the report quotes the
@@ -36,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = ("results.json", ".memory.json", "interleaved.json", "scaling.json", "threads.json",
-           "split_batch.json")  # fmt: skip
+           "split_batch.json", "whole_fits.json")  # fmt: skip
 INSTALL = {"torch": "pip install torch==2.13.0", "jax": "pip install jax jaxlib"}
 
 
@@ -50,6 +51,7 @@ def steps(select=None):
     return {
         "pytest": (pytest, True),
         "interleaved": ([py, "-m", "bench.interleaved", "--json", "bench/interleaved.json"], True),
+        "whole_fits": ([py, "-m", "bench.whole_fits", "--json", "bench/whole_fits.json"], True),
         "scaling": ([py, "-m", "bench.scaling", "--json", "bench/scaling.json"], True),
         "threads": ([py, "-m", "bench.threads", "--json", "bench/threads.json"], True),
         "split_batch": (
@@ -69,7 +71,7 @@ def main(argv=None):
         "--skip",
         nargs="+",
         default=[],
-        choices=["interleaved", "scaling", "threads", "split_batch"],
+        choices=["interleaved", "whole_fits", "scaling", "threads", "split_batch"],
         help="leave these steps out (their sections are then missing from the report)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")

@@ -24,6 +24,7 @@ This module lays out the page; the work is done by, one job each:
 - report_judge.py: the issue's targets and the ✓/✗ verdicts (the "Targets" table);
 - report_format.py: names, times, ratios, markdown tables;
 - report_speed.py: seconds per epoch, GFLOP/s, interleaved rounds, scaling;
+- report_fits.py: whole fits of small sets, and issue 18's targets for them;
 - report_costs.py: start-up time and peak memory;
 - report_cores.py: both cores (fastbp's thresholds quoted from fastbp);
 - report_draw.py: the two charts.
@@ -42,6 +43,7 @@ from bench.cases import CASES
 from bench.report_cores import both_cores_section
 from bench.report_costs import memory_section, startup_section
 from bench.report_draw import plot_results, plot_scaling
+from bench.report_fits import whole_fits_section
 from bench.report_judge import noisy_epochs, targets_section
 from bench.report_machine import machine
 from bench.report_parse import epoch_infos, epoch_times, gemm_rates, load
@@ -86,6 +88,7 @@ def main(argv=None):
     threads = load("threads.json", where)
     split = load("split_batch.json", where)
     inter = load("interleaved.json", where)
+    fits = load("whole_fits.json", where)
     if results is None:
         sys.exit(f"{where / 'results.json'} not found: run `make bench` first")
     times = epoch_times(results)
@@ -110,6 +113,7 @@ def main(argv=None):
         f"{MEMORY_CASE.n_samples:,} samples)"
     )
     for title, section in (
+        ("Whole fits as users run them", whole_fits_section(fits)),
         ("Time to first result in a fresh process", startup_section(results)),
         (memory_title, memory_section(memory)),
         ("Side by side, interleaved", interleaved_section(inter)),
