@@ -1,13 +1,15 @@
 # The two commands a newcomer types: `make demo` and `make test`.
-# Both create .venv and install fastbp into it first.
-VENV := .venv
+# Both create .venv and install fastbp into it first. Another installed Python:
+# `make test PYTHON=python3.13` (or its path) tests in .venv-python3.13, made with it.
+PYTHON ?= python3
+VENV := $(if $(filter python3,$(PYTHON)),.venv,.venv-$(notdir $(PYTHON)))
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 .PHONY: compile demo test test-fast test-boundscheck lint bench clean clean-cache fuzz
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test,bench,dask]"
 	rm -f $(VENV)/.installed-*

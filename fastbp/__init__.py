@@ -1,9 +1,22 @@
 """fastbp: fast, exact backpropagation for multi-layer perceptrons, compiled by Numba."""
 
+from sklearn import __version__ as _sklearn_version
+
+from ._versions import ParityWarning, check_sklearn
 from .estimators import MLPClassifier, MLPRegressor
 from .io import load, save
 from .network import Network
 from .plotting import plot_loss_curve
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Network", "load", "plot_loss_curve", "save"]
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "Network",
+    "ParityWarning",
+    "load",
+    "plot_loss_curve",
+    "save",
+]
 __version__ = "0.1.0"
+
+check_sklearn(_sklearn_version)  # (once: at import)

@@ -281,3 +281,18 @@ def test_a_memory_mapped_model_trains_on(solver, tmp_path):
         m.partial_fit(X, y)
     np.testing.assert_array_equal(mapped.predict(X), est.predict(X))
     assert mapped.t_ == est.t_
+
+
+def test_a_newer_scikit_learn_warns_once_that_parity_was_verified_up_to_this_one():
+    import warnings
+
+    from fastbp._versions import VERIFIED_SKLEARN, ParityWarning, check_sklearn
+
+    major, minor = VERIFIED_SKLEARN
+    for newer in (f"{major}.{minor + 1}.0", f"{major}.{minor + 1}.dev0", f"{major + 1}.0"):
+        with pytest.warns(ParityWarning, match=rf"verified up to scikit-learn {major}\.{minor};"):
+            check_sklearn(newer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for verified in (f"{major}.{minor}.0", f"{major}.{minor}.7", f"{major}.{minor - 1}.2"):
+            check_sklearn(verified)
