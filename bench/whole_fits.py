@@ -144,14 +144,16 @@ def measure_pair(name, solver, rounds=ROUNDS, round_s=ROUND_S):
 
 def split(hidden, solver, X, y):
     """fastbp's fit time split: fixed cost per fit, time per epoch (or iteration), and
-    of it the arithmetic; medians of 7 runs. From fits with no stopping rule of 10
-    and 60 epochs (iterations; lbfgs, which may converge before, tol 0 and its
-    iterations counted): per epoch = the difference over the epochs between."""
+    of it the arithmetic. From fits with no stopping rule of 20 and 220 epochs (the
+    fastest of 7 each): per epoch = the difference over the 200 epochs between. For
+    lbfgs, which may converge first (tol 0 and its own rules), fits of 3 and 200
+    iterations, over the iterations each made; None if they differ by fewer than 10."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         endless = dict(tol=0.0, n_iter_no_change=10**9)
         params = endless if solver != "lbfgs" else dict(tol=0.0)
-        fastbp_fit(hidden, solver, X, y, max_iter=10, **params)
+        short_k, long_k = (20, 220) if solver != "lbfgs" else (3, 200)
+        fastbp_fit(hidden, solver, X, y, max_iter=short_k, **params)
 
         def fit_time(k):
             times = []
@@ -159,14 +161,14 @@ def split(hidden, solver, X, y):
                 start = time.perf_counter()
                 est = fastbp_fit(hidden, solver, X, y, max_iter=k, **params)
                 times.append(time.perf_counter() - start)
-            return median(times), est
+            return min(times), est
 
-        short, first = fit_time(10)
-        long, est = fit_time(60)
-    per_epoch = (long - short) / max(1, est.n_iter_ - first.n_iter_)
-    fixed = short - first.n_iter_ * per_epoch
+        short, first = fit_time(short_k)
+        long, est = fit_time(long_k)
+    epochs = est.n_iter_ - first.n_iter_
+    per_epoch = (long - short) / epochs if epochs >= 10 else None
     return dict(
-        fixed_s=fixed,
+        fixed_s=None if per_epoch is None else short - first.n_iter_ * per_epoch,
         per_epoch_s=per_epoch,
         arithmetic_s=arithmetic(est, solver, X, y),
         unit="iteration" if solver == "lbfgs" else "epoch",
@@ -175,11 +177,14 @@ def split(hidden, solver, X, y):
 
 def arithmetic(est, solver, X, y):
     """Seconds of the epoch kernel alone per epoch, called in a compiled loop (lbfgs:
-    of an evaluation of the loss and gradient, about one per iteration), with the
-    one BLAS thread fits of such products take."""
+    of an evaluation of the loss and gradient, about one per iteration), on the BLAS
+    threads the fit's products take (``_threads``: one for small minibatches)."""
+    from contextlib import nullcontext
+
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    one = solver != "lbfgs" and est._network._one_blas_thread(min(200, X.shape[0]))
+    with threadpool_limits(limits=1, user_api="blas") if one else nullcontext():
         return _arithmetic(est, solver, X, y)
 
 
