@@ -303,7 +303,7 @@ def main(argv=None):
         "--skip",
         nargs="+",
         metavar="STEP",
-        choices=["interleaved", "scaling", "threads", "split_batch"],
+        choices=["interleaved", "whole_fits", "scaling", "threads", "split_batch"],
         help="leave out these steps: interleaved, scaling, threads, split_batch",
     )
     p.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")
