@@ -79,9 +79,14 @@ def run_epoch(data, targets, rows, net, work, loss, moments, step):
 '''
 
 
+def _python(kernel):
+    """A kernel's Python function (the kernel itself under NUMBA_DISABLE_JIT)."""
+    return getattr(kernel, "py_func", kernel)
+
+
 def _whole_fits():
     """``fits.run_epochs``' text, to run the generated epoch kernel."""
-    return "\n\n" + inspect.getsource(fits.run_epochs.py_func)
+    return "\n\n" + inspect.getsource(_python(fits.run_epochs))
 
 
 # What a generated ``run_epochs`` does not do, with what it does instead: early
@@ -96,7 +101,7 @@ _WITHOUT = {
 
 def _whole_fits_imports():
     """The import of the names ``fits.run_epochs`` uses, but the epoch kernel."""
-    func = fits.run_epochs.py_func
+    func = _python(fits.run_epochs)
     names = sorted(n for n in func.__code__.co_names if n in func.__globals__ and n != "run_epoch")
     names = [f"{_WITHOUT[n]} as {n}" if n in _WITHOUT else n for n in names]
     return f"from fastbp._kernels.fits import {', '.join(names)}"
@@ -123,7 +128,7 @@ def source(sizes, hidden, out_code, loss):
     activations = (
         f"from fastbp._kernels.activations import {', '.join(sorted(names))}\n" if names else ""
     )
-    chain = not canonical.py_func(loss, out_code)
+    chain = not _python(canonical)(loss, out_code)
     losses = ", ".join([LOSSES[loss]] + (["chain_rule", "weigh"] if chain else []))
     header = _HEADER.format(
         sizes=tuple(sizes),
