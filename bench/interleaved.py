@@ -34,11 +34,24 @@ def measure_group(case_name, dtype, rounds=ROUNDS, round_s=ROUND_S, n_samples=No
     for s, trainer in trainers.items():
         trainer.epochs(1)  # compile (Numba, XLA), allocate: not timed
         n[s] = epochs_per_round(trainer, round_s)
-    systems = list(trainers)
+    per_epoch = {s: lambda s=s: timed(trainers[s].epochs, n[s]) / n[s] for s in trainers}
+    return dict(
+        **in_turn(per_epoch, rounds),
+        epochs_per_round=n,
+        rounds=rounds,
+        round_s=round_s,
+    )
+
+
+def in_turn(timings, rounds):
+    """Each system's ``timings[system]()`` (seconds per unit) taken in turn, round by
+    round, the order rotating: {"seconds": {system: median}, "vs_fastbp": {system:
+    median over rounds of its time over fastbp's in the same round}}."""
+    systems = list(timings)
     per_round = {s: [] for s in systems}
     for r in range(rounds):
         for s in systems[r % len(systems) :] + systems[: r % len(systems)]:
-            per_round[s].append(timed(trainers[s].epochs, n[s]) / n[s])
+            per_round[s].append(timings[s]())
     return dict(
         seconds={s: median(v) for s, v in per_round.items()},
         vs_fastbp={
@@ -46,9 +59,6 @@ def measure_group(case_name, dtype, rounds=ROUNDS, round_s=ROUND_S, n_samples=No
             for s, v in per_round.items()
             if s != "fastbp"
         },
-        epochs_per_round=n,
-        rounds=rounds,
-        round_s=round_s,
     )
 
 

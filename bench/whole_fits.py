@@ -31,6 +31,8 @@ from statistics import median
 
 import numpy as np
 
+from bench.interleaved import in_turn
+from bench.timing import timed
 from fastbp._files import replace_text
 
 ROUND_S = 0.2
@@ -117,26 +119,14 @@ def measure_pair(name, solver, rounds=ROUNDS, round_s=ROUND_S):
         for s, fit in fits.items():
             est = fit(*args)  # compile (XLA), warm up: not timed
             epochs[s] = int(getattr(est, "n_iter_", 0))
-            start = time.perf_counter()
-            fit(*args)
-            n[s] = max(1, int(round_s / max(time.perf_counter() - start, 1e-6)))
-        systems_ = list(fits)
-        per_round = {s: [] for s in systems_}
-        for r in range(rounds):
-            for s in systems_[r % len(systems_) :] + systems_[: r % len(systems_)]:
-                start = time.perf_counter()
-                repeat(fits[s], args, n[s])
-                per_round[s].append((time.perf_counter() - start) / n[s])
-    layers = [int(X.shape[1]), *hidden, int(len(np.unique(y)) if len(np.unique(y)) > 2 else 1)]
+            n[s] = max(1, int(round_s / max(timed(fit, *args), 1e-6)))
+        per_fit = {s: lambda s=s: timed(repeat, fits[s], args, n[s]) / n[s] for s in fits}
+        turns = in_turn(per_fit, rounds)
+    classes = len(np.unique(y))
     return dict(
         rows=int(X.shape[0]),
-        layers=layers,
-        seconds={s: median(v) for s, v in per_round.items()},
-        vs_fastbp={
-            s: median(a / b for a, b in zip(v, per_round["fastbp"], strict=True))
-            for s, v in per_round.items()
-            if s != "fastbp"
-        },
+        layers=[int(X.shape[1]), *hidden, classes if classes > 2 else 1],
+        **turns,
         epochs=epochs,
         split=split(hidden, solver, X, y),
     )
