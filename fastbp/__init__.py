@@ -5,6 +5,7 @@ from sklearn import __version__ as _sklearn_version
 from ._versions import ParityWarning, check_sklearn
 from .estimators import MLPClassifier, MLPRegressor
 from .io import load, save
+from .many import fit_many
 from .network import Network
 from .plotting import plot_loss_curve
 
@@ -12,6 +13,7 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "Network",
+    "fit_many",
     "ParityWarning",
     "load",
     "plot_loss_curve",
