@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._config import CHUNK_ROWS, EPOCHS_CALL_MAX
+from ._inputs import validate_parameters
 from ._interrupts import HeldInterrupt
 from ._kernels import fits, protocol
 from ._kernels.codes import SGD, SQUARED_ERROR
@@ -136,6 +137,10 @@ class BaseMLP(BaseEstimator):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "progress": ["boolean"],
     }
+
+    def _validate_params(self):
+        # (once per set of parameters and types: scikit-learn's checks, by value)
+        validate_parameters(self, super()._validate_params)
 
     # ----- the network and its views -----
 

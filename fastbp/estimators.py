@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import BaseMLP
+from ._inputs import binarized, plain_X_y
 
 _DOC_PARAMS = """
     Parameters are scikit-learn 1.9's, with the same defaults; see
@@ -105,6 +106,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return "exp" if self.loss == "poisson" else "identity"
 
     def _validate_input(self, X, y, incremental, reset):
+        plain = plain_X_y(self, X, y, labels=False) if reset else None
+        if plain is not None:
+            return *plain, None
         X, y = validate_data(
             self,
             X,
@@ -219,20 +223,28 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        plain = plain_X_y(self, X, y, labels=True) if reset else None
+        if plain is not None:
+            X, y = plain
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                multi_output=True,
+                dtype=(np.float64, np.float32),
+                reset=reset,
+            )
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
 
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = label_binarizer()
+            binary = binarized(self._label_binarizer, y) if plain is not None else None
+            if binary is not None:
+                self.classes_ = self._label_binarizer.classes_
+                return X, binary, y
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
