@@ -11,14 +11,27 @@ is undone). One that comes after the last such point is delivered when the
 training ends. ``_files.replace_file`` holds SIGINT the same way while it writes.
 
 Only the main thread receives signals in Python, and only it may set their
-handlers: fits in other threads run without one. A handler the user installed
-is kept and called at the same points, in place of the default one; SIG_IGN and
-SIG_DFL are left alone. Inside a held block, a nested one (a fit in a fit)
-passes what it takes to the outer one, which stops too.
+handlers: fits in other threads run without one, unless the thread was started
+for them by a caller that holds SIGINT on the main thread (``fastbp.fit_many``):
+``stopping_with(event)`` then makes their ``take()`` answer whether it was set.
+A handler the user installed is kept and called at the same points, in place of
+the default one; SIG_IGN and SIG_DFL are left alone. Inside a held block, a
+nested one (a fit in a fit) passes what it takes to the outer one, which stops too.
 """
 
+import contextvars
 import signal
 import threading
+
+# a threading.Event set when the main thread took a SIGINT for the fits of this
+# worker thread (``stopping_with``); None outside such threads
+_STOP = contextvars.ContextVar("fastbp_stop", default=None)
+
+
+def stopping_with(event):
+    """Run in a worker thread (``contextvars.Context.run``): the fits in it stop, as on
+    Ctrl-C, at their next whole state after ``event`` is set."""
+    _STOP.set(event)
 
 
 class HeldInterrupt:
@@ -34,6 +47,7 @@ class HeldInterrupt:
     def __init__(self):
         self._previous = None
         self._held = None
+        self._stop = _STOP.get()
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -50,7 +64,7 @@ class HeldInterrupt:
     def take(self):
         """Deliver a held SIGINT to the previous handler now; True if it asked to stop."""
         if self._held is None:
-            return False
+            return self._stop is not None and self._stop.is_set()
         held, self._held = self._held, None
         if isinstance(getattr(self._previous, "__self__", None), HeldInterrupt):
             self._previous(*held)  # an outer held block: it is told, and this one stops

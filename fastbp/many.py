@@ -1,33 +1,192 @@
-"""``fastbp.fit_many``: many estimators fitted on the same data.
+"""``fastbp.fit_many``: many estimators fitted on the same data, on every core.
 
-Each returned estimator equals, in every fitted attribute, the same estimator
-fitted alone with ``fit``.
+Each member is fitted by its own ``fit``, so each returned estimator equals, in
+every fitted attribute, the same estimator fitted alone. What changes is where:
+members whose fit does not depend on what runs beside it train in parallel
+threads, one per core, the compiled epochs releasing the GIL. The others, fitted
+one after another on the calling thread first, in the order given, are:
+
+- lbfgs members, whose full-batch products take all of BLAS's threads; and sgd or
+  adam members whose batch products are large enough to take several
+  (``_threads.one_blas_thread``): in a worker thread they would take one, and
+  OpenBLAS's sums change with its number of threads;
+- members drawing from a RandomState another member (or the global one, with
+  ``random_state=None``) draws from too: their draws depend on the order;
+- members with ``verbose`` or ``progress``, which print.
 """
 
-from ._base import BaseMLP
+import contextvars
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+from numbers import Integral
+
+import numpy as np
+from sklearn import config_context, get_config
+from sklearn.base import is_classifier
+
+from ._base import STOCHASTIC_SOLVERS, BaseMLP
+from ._config import BLAS_THREADS_MIN_FLOPS
+from ._interrupts import HeldInterrupt, stopping_with
 
 
 def fit_many(estimators, X, y, sample_weight=None):
-    """Fit each of ``estimators`` on ``X``, ``y`` (and ``sample_weight``).
+    """Fit each of ``estimators`` on ``X``, ``y`` (and ``sample_weight``), on every core.
+
+    Each is fitted as ``est.fit(X, y, sample_weight=sample_weight)`` fits it alone,
+    with the same numbers in every fitted attribute; members that can be fitted
+    side by side without changing them run in parallel threads (see the module's
+    docstring for those that cannot).
 
     Parameters
     ----------
     estimators : list of fastbp MLPRegressor or MLPClassifier
-        Fitted in place, as ``est.fit(X, y, sample_weight=sample_weight)`` would.
+        Fitted in place. Each estimator object may appear once.
     X, y, sample_weight : as for ``fit``
 
     Returns
     -------
     list
         ``estimators``, fitted.
+
+    Raises
+    ------
+    The first error of a member's fit, in the order of ``estimators``, once the
+    members being fitted have ended; that member is left as it was (as ``fit``
+    leaves it), the members fitted are kept, those not started are left as they
+    were. On Ctrl-C, the members being fitted stop after their current epochs, as
+    ``fit`` stops, and KeyboardInterrupt is raised.
     """
     estimators = list(estimators)
+    seen = {}
     for i, est in enumerate(estimators):
         if not isinstance(est, BaseMLP):
             raise TypeError(
                 "fit_many fits fastbp MLPRegressor and MLPClassifier estimators;"
                 f" item {i} is {type(est).__name__}."
             )
-    for est in estimators:
-        est.fit(X, y, sample_weight=sample_weight)
+        if id(est) in seen:
+            raise ValueError(
+                f"Items {seen[id(est)]} and {i} of estimators are the same object:"
+                " fit_many fits each member once. Use sklearn.base.clone for copies."
+            )
+        seen[id(est)] = i
+    apart = _fitted_apart(estimators, X, y)
+    alone = [est for est, a in zip(estimators, apart) if a]
+    together = [est for est, a in zip(estimators, apart) if not a]
+    with HeldInterrupt() as interrupt:
+        for est in alone:
+            est.fit(X, y, sample_weight=sample_weight)
+            if interrupt.take():
+                raise KeyboardInterrupt
+        if together:
+            _fit_in_threads(together, X, y, sample_weight, interrupt)
     return estimators
+
+
+def _workers():
+    """The cores this process may run on."""
+    if hasattr(os, "process_cpu_count"):  # Python >= 3.13
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _fit_in_threads(members, X, y, sample_weight, interrupt):
+    stop = threading.Event()
+    config = get_config()  # (scikit-learn's configuration is per thread)
+
+    def fit(est):
+        with config_context(**config):
+            return est.fit(X, y, sample_weight=sample_weight)
+
+    def start():
+        stopping_with(stop)
+
+    workers = max(1, min(_workers(), len(members)))
+    contexts = [contextvars.copy_context() for _ in members]
+    with ThreadPoolExecutor(workers, thread_name_prefix="fastbp-fit-many") as pool:
+        futures = []
+        for est, context in zip(members, contexts):
+            context.run(start)
+            futures.append(pool.submit(context.run, fit, est))
+        pending = set(futures)
+        while pending:  # (waking up to take Ctrl-C, which only this thread receives)
+            done, pending = wait(pending, timeout=0.05)
+            if interrupt.take():
+                stop.set()
+            if stop.is_set() or any(f.exception() is not None for f in done):
+                for f in pending:
+                    f.cancel()  # (those not started)
+    for f in futures:
+        if not f.cancelled() and f.exception() is not None:
+            raise f.exception()
+    if stop.is_set():
+        raise KeyboardInterrupt
+
+
+def _fitted_apart(estimators, X, y):
+    """Per member: True if it is fitted on the calling thread, one after another."""
+    states = {}
+    for est in estimators:
+        rs = est.random_state
+        if isinstance(rs, np.random.RandomState):
+            states[id(rs)] = states.get(id(rs), 0) + 1
+    n_features, n_outputs = _sizes(X, y)
+    apart = []
+    for est in estimators:
+        rs = est.random_state
+        own_draws = isinstance(rs, Integral) or (
+            isinstance(rs, np.random.RandomState) and states[id(rs)] == 1
+        )
+        apart.append(
+            est.solver not in STOCHASTIC_SOLVERS
+            or est.verbose
+            or est.progress
+            or not own_draws
+            or not _one_thread_anyway(est, n_features, n_outputs(est))
+        )
+    return apart
+
+
+def _sizes(X, y):
+    """The number of features, and a function giving a member's number of outputs, as
+    its fit will find them; None where they cannot be told without the fit's checks
+    (the members are then fitted apart)."""
+    shape = getattr(X, "shape", None)
+    n_features = shape[1] if shape is not None and len(shape) == 2 else None
+    y = np.asarray(y) if isinstance(y, (np.ndarray, list, tuple)) else getattr(y, "values", y)
+    if not isinstance(y, np.ndarray) or y.ndim not in (1, 2):
+        return n_features, lambda est: None
+    if y.ndim == 2:
+        return n_features, lambda est: y.shape[1]
+    try:
+        n_classes = np.unique(y).shape[0]
+    except TypeError:  # (labels numpy cannot sort)
+        n_classes = None
+
+    def outputs(est):
+        if not is_classifier(est):
+            return 1
+        return None if n_classes is None else (1 if n_classes <= 2 else n_classes)
+
+    return n_features, outputs
+
+
+def _one_thread_anyway(est, n_features, n_outputs):
+    """Whether ``est``'s fit alone takes at most one BLAS thread, as it would in a
+    worker thread (``_threads``), so that OpenBLAS's sums are the same there: every
+    layer's product for a batch of its largest size below BLAS_THREADS_MIN_FLOPS."""
+    hidden = est.hidden_layer_sizes
+    hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+    batch = 200 if est.batch_size == "auto" else est.batch_size
+    try:
+        sizes = [int(n_features), *(int(h) for h in hidden), int(n_outputs)]
+        batch = int(batch)
+    except (TypeError, ValueError):  # (None, or what the fit's checks will refuse)
+        return False
+    if min(sizes) < 1 or batch < 1:
+        return False
+    largest = max(batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return largest < BLAS_THREADS_MIN_FLOPS
