@@ -3,6 +3,7 @@
 from sklearn import __version__ as _sklearn_version
 
 from ._versions import ParityWarning, check_sklearn
+from .ensemble import EnsembleClassifier, EnsembleRegressor
 from .estimators import MLPClassifier, MLPRegressor
 from .io import load, save
 from .many import fit_many
@@ -10,11 +11,13 @@ from .network import Network
 from .plotting import plot_loss_curve
 
 __all__ = [
+    "EnsembleClassifier",
+    "EnsembleRegressor",
     "MLPClassifier",
     "MLPRegressor",
     "Network",
-    "fit_many",
     "ParityWarning",
+    "fit_many",
     "load",
     "plot_loss_curve",
     "save",
