@@ -9,10 +9,12 @@ from .io import load, save
 from .many import fit_many
 from .network import Network
 from .plotting import plot_loss_curve
+from .search import GridSearchCV
 
 __all__ = [
     "EnsembleClassifier",
     "EnsembleRegressor",
+    "GridSearchCV",
     "MLPClassifier",
     "MLPRegressor",
     "Network",
