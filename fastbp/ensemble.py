@@ -58,9 +58,15 @@ __all__ = ["EnsembleClassifier", "EnsembleRegressor"]
 MAX_INT = np.iinfo(np.int32).max  # scikit-learn's ensembles draw seeds below it
 
 
-def _estimator_has(attr):
-    """Whether the estimator (or the default one) has ``attr``: for ``available_if``."""
-    return lambda ens: hasattr(ens._template(), attr)
+def _can_partial_fit(ens):
+    """``available_if``: partial_fit exists when the members' does and there is no
+    bootstrap (each member's sample is drawn from all the rows at once)."""
+    if ens.bootstrap:
+        raise AttributeError(
+            f"{type(ens).__name__}.partial_fit does not bootstrap: a bootstrap sample is "
+            "drawn from all the rows at once. Use bootstrap=False, or fit."
+        )
+    return hasattr(ens._template(), "partial_fit")
 
 
 class _BaseEnsemble(MetaEstimatorMixin, BaseEstimator):
@@ -164,11 +170,6 @@ class _BaseEnsemble(MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _partial_fit(self, X, y, sample_weight, first_call, **kwargs):
-        if self.bootstrap:
-            raise ValueError(
-                f"{type(self).__name__}.partial_fit does not bootstrap: a bootstrap sample "
-                "is drawn from all the rows at once. Use bootstrap=False, or fit."
-            )
         first = not hasattr(self, "estimators_")
         X, y = self._validate_fit_data(X, y, reset=first)
         if first:
@@ -318,7 +319,7 @@ class EnsembleRegressor(RegressorMixin, _BaseEnsemble):
 
         return self._guarded(run)
 
-    @available_if(_estimator_has("partial_fit"))
+    @available_if(_can_partial_fit)
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, sample_weight=None):
         """Each member's ``partial_fit`` on X, y; the first call makes the members."""
@@ -372,7 +373,7 @@ class EnsembleClassifier(ClassifierMixin, _BaseEnsemble):
 
         return self._guarded(run)
 
-    @available_if(_estimator_has("partial_fit"))
+    @available_if(_can_partial_fit)
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Each member's ``partial_fit``; ``classes`` is required on the first call."""
