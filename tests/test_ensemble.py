@@ -164,7 +164,7 @@ def test_classifier_binary_and_multilabel():
 def test_bootstrap_member_missing_a_class():
     """A member whose bootstrap sample lacks a class gives it probability 0."""
     X, labels, _ = _data(n=30)
-    y = np.where(np.arange(30) == 0, 9, labels)  # class 9: one row
+    y = np.where(np.arange(30) == 0, -1, labels)  # class -1 (the first column): one row
     ens = EnsembleClassifier(_classifier(), n_estimators=6, bootstrap=True, random_state=0)
     ens.fit(X, y)
     short = [m for m in ens if len(m.classes_) < len(ens.classes_)]
@@ -202,11 +202,12 @@ def test_warm_start_continues_members_and_adds_new_ones():
 
 def test_without_warm_start_a_second_fit_starts_over():
     X, _, y = _data()
-    ens = EnsembleRegressor(_regressor(), n_estimators=2, random_state=5).fit(X, y)
-    first = [model_state(m) for m in ens]
-    ens.fit(X, y)
+    ens = EnsembleRegressor(_regressor(), n_estimators=3, random_state=5).fit(X, y)
+    ens.set_params(n_estimators=2).fit(X, y)  # fewer members: a new ensemble
+    fresh = EnsembleRegressor(_regressor(), n_estimators=2, random_state=5).fit(X, y)
+    np.testing.assert_array_equal(ens.seeds_, fresh.seeds_)
     for k, m in enumerate(ens):
-        assert_same_state(m, first[k], k)
+        assert_same_state(m, model_state(fresh[k]), k)
 
 
 def test_partial_fit_is_each_members_partial_fit():
@@ -400,7 +401,9 @@ def test_pipeline_and_grid_search():
         ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"]
     )
     assert ours.best_params_ == theirs.best_params_
-    assert ours.best_estimator_.estimator_.alpha == ours.best_params_["estimator__alpha"]
+    best = ours.best_params_
+    assert len(ours.best_estimator_) == best["n_estimators"]
+    assert all(m.alpha == best["estimator__alpha"] for m in ours.best_estimator_)
 
 
 def _expected_failures(estimator):

@@ -151,8 +151,16 @@ def test_groups_and_sample_weight():
 
 
 @pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
-@pytest.mark.parametrize("error_score", [np.nan, -7.5])
-def test_failing_candidates_score_error_score(error_score):
+@pytest.mark.parametrize(
+    "error_score, scoring",
+    [
+        (np.nan, None),
+        (-7.5, None),
+        (-7.5, ["r2", "neg_mean_absolute_error"]),
+        (-7.5, lambda est, X, y: {"r2": est.score(X, y), "loss": est.loss_}),
+    ],
+)
+def test_failing_candidates_score_error_score(error_score, scoring):
     """An invalid parameter (fitted alone) and a data-dependent failure (the fold's
     fit_many raises, each candidate is then fitted alone) score error_score, with
     scikit-learn's FitFailedWarning."""
@@ -160,8 +168,18 @@ def test_failing_candidates_score_error_score(error_score):
     y = y - 1.0  # negative targets: poisson fails in fit
     grid = {"alpha": [1e-4, -1.0], "loss": ["squared_error", "poisson"]}
     with pytest.warns(FitFailedWarning, match="9 fits failed out of a total of 12") as ours_w:
-        ours, theirs = _both(_regressor(), grid, X, y, error_score=error_score, cv=3)
-    scores = ours.cv_results_["mean_test_score"]
+        ours, theirs = _both(
+            _regressor(),
+            grid,
+            X,
+            y,
+            error_score=error_score,
+            cv=3,
+            scoring=scoring,
+            refit=scoring is None or "r2",
+            return_train_score=scoring is not None,
+        )
+    scores = ours.cv_results_["mean_test_score" if scoring is None else "mean_train_r2"]
     failed = np.isnan(scores) if np.isnan(error_score) else scores == error_score
     assert failed.tolist() == [False, True, True, True]
     messages = [str(w.message) for w in ours_w if issubclass(w.category, FitFailedWarning)]
