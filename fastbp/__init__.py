@@ -3,18 +3,23 @@
 from sklearn import __version__ as _sklearn_version
 
 from ._versions import ParityWarning, check_sklearn
+from .ensemble import EnsembleClassifier, EnsembleRegressor
 from .estimators import MLPClassifier, MLPRegressor
 from .io import load, save
 from .many import fit_many
 from .network import Network
 from .plotting import plot_loss_curve
+from .search import GridSearchCV
 
 __all__ = [
+    "EnsembleClassifier",
+    "EnsembleRegressor",
+    "GridSearchCV",
     "MLPClassifier",
     "MLPRegressor",
     "Network",
-    "fit_many",
     "ParityWarning",
+    "fit_many",
     "load",
     "plot_loss_curve",
     "save",

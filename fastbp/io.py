@@ -45,6 +45,20 @@ MLPClassifier also has ``label_binarizer`` (``LABEL_BINARIZER``): ``classes_``
 ("array" when they are in the ``classes`` array, else the list of values),
 ``y_type_``, ``sparse_input_``, ``neg_label``, ``pos_label``, ``sparse_output``.
 
+Ensembles (kind "EnsembleRegressor" or "EnsembleClassifier") are their members
+plus their own fields (``ENSEMBLE``): member k's arrays, "metadata" included, are
+those of a model file of its own (kind "MLPRegressor" or "MLPClassifier"),
+under the names ``members/<k>/...``. The ensemble's JSON has the header and
+
+- ``hyperparameters``: ``get_params(deep=False)`` without ``estimator``,
+- ``estimator``: null, or the estimator's ``get_params(deep=False)`` (a
+  RandomState's keys in the array ``estimator/random_state_keys``),
+- ``seeds``: ``seeds_``, one integer in [0, 2**31 - 1) per member; member k's
+  ``random_state`` must be ``seeds[k]``,
+- ``attributes``: ``n_features_in_``, ``feature_names_in_`` (optional),
+- EnsembleClassifier: ``label_binarizer`` as above (its ``classes`` array at the
+  top level); each member's classes must be among them.
+
 Values JSON cannot hold are tagged objects (``fastbp._codec``).
 """
 
@@ -70,6 +84,7 @@ from ._files import is_partial
 from ._kernels.layout import n_params
 from ._solvers import StochasticOptimizer
 from ._tables import HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS, check_pair
+from .ensemble import MAX_INT, EnsembleClassifier, EnsembleRegressor
 from .estimators import MLPClassifier, MLPRegressor, label_binarizer
 from .network import Network
 
@@ -78,6 +93,14 @@ __all__ = ["save", "load"]
 FORMAT = "fastbp-model"
 FORMAT_VERSION = 1
 KINDS = {"Network": Network, "MLPRegressor": MLPRegressor, "MLPClassifier": MLPClassifier}
+# An ensemble's kind -> (its class, its members' kind).
+ENSEMBLES = {
+    "EnsembleRegressor": (EnsembleRegressor, "MLPRegressor"),
+    "EnsembleClassifier": (EnsembleClassifier, "MLPClassifier"),
+}
+SAVED_CLASSES = {**KINDS, **{kind: cls for kind, (cls, _) in ENSEMBLES.items()}}
+MEMBER_PREFIX = "members/{}/"  # member k's arrays, as in a model file of its own
+ESTIMATOR_PREFIX = "estimator/"  # the ensemble's estimator's random state keys
 
 # Largest metadata and classes members ``load`` decompresses; the other members
 # must have the size their shape implies before they are read.
@@ -202,6 +225,11 @@ LABEL_BINARIZER = (
     "sparse_output",
 )
 Y_TYPES = ("binary", "multiclass", "multilabel-indicator")
+ENSEMBLE = ("hyperparameters", "estimator", "seeds", "attributes")  # besides HEADER
+ENSEMBLE_ATTRIBUTES = {
+    "n_features_in_": (True, integer(1)),
+    "feature_names_in_": (False, texts),
+}
 # The stochastic optimizer's scalars, by the file's names (StochasticOptimizer.FIELDS).
 OPTIMIZER = {
     "code": integer(),
@@ -231,8 +259,9 @@ def save(model, path, *, include_optimizer=True):
 
     Parameters
     ----------
-    model : fitted MLPRegressor, fitted MLPClassifier or Network
-        The model to store (exactly these classes, not subclasses).
+    model : fitted MLPRegressor, MLPClassifier, EnsembleRegressor or EnsembleClassifier, or Network
+        The model to store (exactly these classes, not subclasses; an
+        ensemble's estimator and members too).
     path : str or path-like
         Where to write. The file is written to exactly this path: unlike
         :func:`numpy.savez`, no ``.npz`` suffix is added. An existing file is
@@ -277,17 +306,39 @@ def save(model, path, *, include_optimizer=True):
     >>> bool((again.predict(X) == model.predict(X)).all())  # doctest: +SKIP
     True
     """
-    kind = next((k for k, cls in KINDS.items() if type(model) is cls), None)
+    kind = next((k for k, cls in SAVED_CLASSES.items() if type(model) is cls), None)
     if kind is None:
         raise TypeError(
-            "save takes a fastbp.MLPRegressor, fastbp.MLPClassifier or fastbp.Network, "
-            f"got {type(model).__name__}. Use pickle or joblib for other objects."
+            "save takes a fastbp.MLPRegressor, MLPClassifier, Network, EnsembleRegressor or "
+            f"EnsembleClassifier, got {type(model).__name__}. Use pickle or joblib for other "
+            "objects."
         )
+    if kind in ENSEMBLES:
+        arrays = _ensemble_arrays(model, kind, include_optimizer)
+    else:
+        arrays = _model_arrays(model, kind, include_optimizer)
+    _archive.write(path, arrays)
+
+
+def _header(kind):
     from . import __version__
 
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "fastbp_version": __version__,
+        "kind": kind,
+    }
+
+
+def _metadata_array(meta):
+    return np.frombuffer(dumps(meta).encode("utf-8"), dtype=np.uint8)
+
+
+def _model_arrays(model, kind, include_optimizer):
+    """The arrays of a model file of one Network or estimator, "metadata" included."""
     arrays = {}
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastbp_version": __version__}
-    meta["kind"] = kind
+    meta = _header(kind)
     state = model._fitted_state() if kind != "Network" else {"network": model}
     network = state["network"]._fitted_state()
     params = network.pop("params")
@@ -296,9 +347,47 @@ def save(model, path, *, include_optimizer=True):
     meta.update(network, dtype=params.dtype.name)
     if kind != "Network":
         meta.update(_estimator_meta(model, state, include_optimizer, arrays))
-    arrays["metadata"] = np.frombuffer(dumps(meta).encode("utf-8"), dtype=np.uint8)
+    arrays["metadata"] = _metadata_array(meta)
     arrays["params"] = np.ascontiguousarray(params)
-    _archive.write(path, arrays)
+    return arrays
+
+
+def _ensemble_arrays(ens, kind, include_optimizer):
+    """The arrays of an ensemble's model file: its own metadata (and classes, random
+    state keys), then each member's arrays under ``members/<k>/``."""
+    _, member_kind = ENSEMBLES[kind]
+    state = ens._fitted_state()
+    arrays = {}
+    meta = _header(kind)
+    meta["hyperparameters"] = {k: encode(v, k, arrays) for k, v in state["hyperparameters"].items()}
+    template = state["estimator"]
+    if template is None:
+        meta["estimator"] = None
+    else:
+        if type(template) is not KINDS[member_kind]:
+            raise TypeError(
+                f"cannot save a {kind} whose estimator is a {type(template).__name__}: "
+                f"only a fastbp {member_kind} itself."
+            )
+        own = {}  # the template's own random state keys, apart from the ensemble's
+        meta["estimator"] = {
+            k: encode(v, k, own) for k, v in template.get_params(deep=False).items()
+        }
+        arrays.update({ESTIMATOR_PREFIX + name: a for name, a in own.items()})
+    meta["seeds"] = state["seeds"]
+    attributes = dict(state["attributes"])
+    if "feature_names_in_" in attributes:
+        attributes["feature_names_in_"] = [str(v) for v in attributes["feature_names_in_"]]
+    meta["attributes"] = {k: encode(v, k, arrays) for k, v in attributes.items()}
+    if "label_binarizer" in state:
+        meta["label_binarizer"] = _label_binarizer_meta(state["label_binarizer"], arrays)
+    for k, member in enumerate(state["members"]):
+        if type(member) is not KINDS[member_kind]:
+            raise TypeError(f"cannot save member {k}, a {type(member).__name__}.")
+        member_arrays = _model_arrays(member, member_kind, include_optimizer)
+        arrays.update({MEMBER_PREFIX.format(k) + n: a for n, a in member_arrays.items()})
+    arrays["metadata"] = _metadata_array(meta)
+    return arrays
 
 
 def _estimator_meta(est, state, include_optimizer, arrays):
@@ -372,7 +461,7 @@ def load(path):
 
     Returns
     -------
-    model : MLPRegressor, MLPClassifier or Network
+    model : MLPRegressor, MLPClassifier, EnsembleRegressor, EnsembleClassifier or Network
         The model as it was saved: it predicts bit for bit what the saved one
         did. Estimators are fitted (``check_is_fitted`` passes), keep their
         parameters in one flat buffer with ``coefs_`` / ``intercepts_`` as
@@ -412,8 +501,11 @@ def load(path):
             raise FileError(f"Cannot load {path!r}: {exc}") from exc
 
 
-def _load(archive):
-    meta = _read_metadata(archive)
+def _load(archive, kinds=None):
+    """The model in ``archive``, whose kind must be one of ``kinds`` (default: any)."""
+    meta = _read_metadata(archive, kinds)
+    if meta["kind"] in ENSEMBLES:
+        return _read_ensemble(archive, meta)
     expected = {"metadata", "params"}
     if meta["kind"] != "Network":
         if meta.get("label_binarizer", {}).get("classes_") == "array":
@@ -443,7 +535,7 @@ def _load(archive):
     return _read_estimator(meta, arrays, network)
 
 
-def _read_metadata(archive):
+def _read_metadata(archive, kinds=None):
     if "metadata" not in archive.names:
         fail(
             "it has no 'metadata' array, so it is not a fastbp model file "
@@ -462,10 +554,19 @@ def _read_metadata(archive):
             f"reads version {FORMAT_VERSION}."
         )
     kind = meta.get("kind")
-    if not isinstance(kind, str) or kind not in KINDS:
-        fail(f"unknown model kind {kind!r}; expected one of {sorted(KINDS)}.")
+    kinds = SAVED_CLASSES if kinds is None else kinds
+    if not isinstance(kind, str) or kind not in kinds:
+        fail(f"unknown model kind {kind!r}; expected one of {sorted(kinds)}.")
     required = HEADER + tuple(NETWORK)
-    if kind == "Network":
+    if kind in ENSEMBLES:
+        classifier = kind == "EnsembleClassifier"
+        fields(meta, "metadata", HEADER + ENSEMBLE + (("label_binarizer",) if classifier else ()))
+        json_object(meta["hyperparameters"], "hyperparameters")
+        optional(json_object)(meta["estimator"], "estimator")
+        fields(meta["attributes"], "attributes", (), ENSEMBLE_ATTRIBUTES)
+        if classifier:
+            fields(meta["label_binarizer"], "label_binarizer", LABEL_BINARIZER)
+    elif kind == "Network":
         fields(meta, "metadata", required)
     else:
         required += ESTIMATOR + (("label_binarizer",) if kind == "MLPClassifier" else ())
@@ -558,6 +659,128 @@ def _read_estimator(meta, arrays, network):
         )
     check_pair(loss, out)
     return est
+
+
+class _Member:
+    """Member k's arrays in an ensemble's archive, read as an archive of their own."""
+
+    def __init__(self, archive, prefix, names):
+        self.archive, self.prefix, self.names = archive, prefix, names
+
+    def read(self, name, max_bytes):
+        return self.archive.read(self.prefix + name, max_bytes)
+
+
+def _read_ensemble(archive, meta):
+    cls, member_kind = ENSEMBLES[meta["kind"]]
+    seeds = meta["seeds"]
+    if not isinstance(seeds, list) or not seeds:
+        fail("seeds must be a non-empty list of integers.")
+    for k, seed in enumerate(seeds):
+        if not _is_int(seed) or not 0 <= seed < MAX_INT:
+            fail(f"seeds[{k}] must be an integer in [0, {MAX_INT}), got {seed!r:.40}.")
+
+    # The ensemble's own arrays, then each member's under its prefix; nothing else.
+    expected = {"metadata"}
+    if meta.get("label_binarizer", {}).get("classes_") == "array":
+        expected.add("classes")
+    if uses_random_state_keys(meta["hyperparameters"].get("random_state")):
+        expected.add(RANDOM_STATE_KEYS)
+    template = meta["estimator"]
+    if template is not None and uses_random_state_keys(template.get("random_state")):
+        expected.add(ESTIMATOR_PREFIX + RANDOM_STATE_KEYS)
+    missing = sorted(expected - archive.names)
+    if missing:
+        fail(f"missing array(s) {missing}.")
+    index = {str(k): k for k in range(len(seeds))}
+    member_names = [set() for _ in seeds]
+    extra = []
+    for name in sorted(archive.names - expected):
+        parts = name.split("/", 2)
+        if len(parts) == 3 and parts[0] == "members" and parts[1] in index:
+            member_names[index[parts[1]]].add(parts[2])
+        else:
+            extra.append(name)
+    if extra:
+        fail(f"unexpected array(s) {extra[:10]}.")
+
+    arrays, template_arrays = {}, {}
+    if "classes" in expected:
+        arrays["classes"] = archive.read("classes", MAX_CLASSES_BYTES)
+    keys_bytes = 624 * 4 + _archive.NPY_HEADER_ROOM
+    if RANDOM_STATE_KEYS in expected:
+        arrays[RANDOM_STATE_KEYS] = archive.read(RANDOM_STATE_KEYS, keys_bytes)
+    if ESTIMATOR_PREFIX + RANDOM_STATE_KEYS in expected:
+        name = ESTIMATOR_PREFIX + RANDOM_STATE_KEYS
+        template_arrays[RANDOM_STATE_KEYS] = archive.read(name, keys_bytes)
+
+    hp = {k: decode(v, k, arrays) for k, v in meta["hyperparameters"].items()}
+    names = set(cls._get_param_names()) - {"estimator"}
+    if set(hp) != names:
+        missing, unknown = sorted(names - set(hp)), sorted(set(hp) - names)
+        fail(
+            f"hyperparameters do not match {cls.__name__}'s: missing {missing}, unknown {unknown}."
+        )
+    estimator = None
+    if template is not None:
+        estimator = _read_template(template, template_arrays, KINDS[member_kind])
+    try:
+        cls(estimator=estimator, **hp)._validate_params()
+    except (TypeError, ValueError) as exc:  # InvalidParameterError is both
+        raise FileError(f"invalid hyperparameters: {exc}") from exc
+
+    attrs = {}
+    for name, (required, check) in ENSEMBLE_ATTRIBUTES.items():
+        if name in meta["attributes"]:
+            attrs[name] = check(decode(meta["attributes"][name], name, arrays), name)
+        elif required:
+            fail(f"attributes is missing {name!r}.")
+    names_in = attrs.get("feature_names_in_")
+    if names_in is not None and names_in.size != attrs["n_features_in_"]:
+        fail(f"{names_in.size} feature names for {attrs['n_features_in_']} features.")
+    extra = {}
+    if cls is EnsembleClassifier:
+        spec = meta["label_binarizer"]
+        stored = spec["classes_"]
+        n_classes = len(stored) if isinstance(stored, list) else np.size(arrays.get("classes", ()))
+        n_outputs = 1 if spec["y_type_"] == "binary" else n_classes
+        extra["label_binarizer"] = _read_label_binarizer(meta, arrays, n_outputs)
+
+    members = []
+    for k, seed in enumerate(seeds):
+        view = _Member(archive, MEMBER_PREFIX.format(k), member_names[k])
+        try:
+            member = _load(view, kinds=(member_kind,))
+        except FileError as exc:
+            raise FileError(f"member {k}: {exc}") from exc
+        if member.n_features_in_ != attrs["n_features_in_"]:
+            fail(
+                f"member {k} has {member.n_features_in_} features, the ensemble "
+                f"{attrs['n_features_in_']}."
+            )
+        if member.random_state != seed:
+            fail(f"member {k}'s random_state {member.random_state!r} is not seeds[{k}] {seed}.")
+        if "label_binarizer" in extra:
+            classes = extra["label_binarizer"].classes_
+            if not np.isin(member.classes_, classes).all():
+                fail(f"member {k} has classes that are not the ensemble's.")
+        members.append(member)
+    return cls._from_fitted_state(estimator, hp, members, seeds, attrs, **extra)
+
+
+def _read_template(hyperparameters, arrays, cls):
+    """The ensemble's estimator (unfitted) from its hyperparameters."""
+    hp = {k: decode(v, k, arrays) for k, v in hyperparameters.items()}
+    names = set(cls._get_param_names())
+    if set(hp) != names:
+        missing, unknown = sorted(names - set(hp)), sorted(set(hp) - names)
+        fail(f"estimator does not match {cls.__name__}'s: missing {missing}, unknown {unknown}.")
+    try:
+        estimator = cls(**hp)
+        estimator._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise FileError(f"invalid estimator hyperparameters: {exc}") from exc
+    return estimator
 
 
 def _read_label_binarizer(meta, arrays, n_outputs):
