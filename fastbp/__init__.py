@@ -6,6 +6,7 @@ from ._versions import ParityWarning, check_sklearn
 from .estimators import MLPClassifier, MLPRegressor
 from .io import load, save
 from .many import fit_many
+from .migrate import from_sklearn, to_sklearn
 from .network import Network
 from .plotting import plot_loss_curve
 
@@ -13,11 +14,13 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "Network",
-    "fit_many",
     "ParityWarning",
+    "fit_many",
+    "from_sklearn",
     "load",
     "plot_loss_curve",
     "save",
+    "to_sklearn",
 ]
 __version__ = "0.1.0"
 
