@@ -8,6 +8,7 @@ from .io import load, save
 from .many import fit_many
 from .migrate import from_sklearn, to_sklearn
 from .network import Network
+from .onnx import register_onnx_converters, to_onnx
 from .plotting import plot_loss_curve
 
 __all__ = [
@@ -19,7 +20,9 @@ __all__ = [
     "from_sklearn",
     "load",
     "plot_loss_curve",
+    "register_onnx_converters",
     "save",
+    "to_onnx",
     "to_sklearn",
 ]
 __version__ = "0.1.0"
