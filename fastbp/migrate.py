@@ -126,6 +126,13 @@ def from_sklearn(model):
         ``partial_fit`` or a ``warm_start=True`` fit continues as scikit-learn's
         would on ``model``: the same numbers. Nothing is shared with ``model``.
 
+    Notes
+    -----
+    The fastbp model keeps one dtype, its weights': where scikit-learn keeps the
+    optimizer's state in float64 beside float32 weights (a float32 regressor's, whose
+    gradients are float64 as its y is), it is rounded to float32, and the model then
+    trains in float32 throughout.
+
     Raises
     ------
     TypeError
