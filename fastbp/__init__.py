@@ -7,7 +7,9 @@ from .ensemble import EnsembleClassifier, EnsembleRegressor
 from .estimators import MLPClassifier, MLPRegressor
 from .io import load, save
 from .many import fit_many
+from .migrate import from_sklearn, to_sklearn
 from .network import Network
+from .onnx import register_onnx_converters, to_onnx
 from .plotting import plot_loss_curve
 from .search import GridSearchCV
 
@@ -20,9 +22,13 @@ __all__ = [
     "Network",
     "ParityWarning",
     "fit_many",
+    "from_sklearn",
     "load",
     "plot_loss_curve",
+    "register_onnx_converters",
     "save",
+    "to_onnx",
+    "to_sklearn",
 ]
 __version__ = "0.1.0"
 
