@@ -51,7 +51,7 @@ from sklearn.utils.validation import (
 )
 
 from .estimators import MLPClassifier, MLPRegressor, label_binarizer
-from .many import fit_many
+from .many import fit_each, fit_many
 
 __all__ = ["EnsembleClassifier", "EnsembleRegressor"]
 
@@ -160,12 +160,14 @@ class _BaseEnsemble(MetaEstimatorMixin, BaseEstimator):
         members, seeds = self._members_for_fit(estimator, warm)
         if not self.bootstrap:
             fit_many(members, X, y, sample_weight=sample_weight)
-        else:  # each member its own rows: fitted one by one
+        else:  # each member its own rows (fitted in parallel all the same: fit_each)
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(sample_weight, X)
+            fits = []
             for member, seed in zip(members, seeds):
                 rows = self._bootstrap_indices(seed, X, sample_weight)
-                fit_many([member], _safe_indexing(X, rows), _safe_indexing(y, rows))
+                fits.append((member, _safe_indexing(X, rows), _safe_indexing(y, rows), None))
+            fit_each(fits)
         self.estimators_, self.seeds_ = members, seeds
         return self
 

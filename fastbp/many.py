@@ -58,8 +58,15 @@ def fit_many(estimators, X, y, sample_weight=None):
     ``fit`` stops, and KeyboardInterrupt is raised.
     """
     estimators = list(estimators)
+    fit_each([(est, X, y, sample_weight) for est in estimators])
+    return estimators
+
+
+def fit_each(fits):
+    """``fit_many`` with data of each member's own: ``fits`` is a list of
+    ``(estimator, X, y, sample_weight)`` (the ensembles' bootstrap samples)."""
     seen = {}
-    for i, est in enumerate(estimators):
+    for i, (est, *_) in enumerate(fits):
         if not isinstance(est, BaseMLP):
             raise TypeError(
                 "fit_many fits fastbp MLPRegressor and MLPClassifier estimators;"
@@ -71,17 +78,20 @@ def fit_many(estimators, X, y, sample_weight=None):
                 " fit_many fits each member once. Use sklearn.base.clone for copies."
             )
         seen[id(est)] = i
-    apart = _fitted_apart(estimators, X, y)
-    alone = [est for est, a in zip(estimators, apart) if a]
-    together = [est for est, a in zip(estimators, apart) if not a]
+    apart = _fitted_apart(fits)
     with HeldInterrupt() as interrupt:
-        for est in alone:
-            est.fit(X, y, sample_weight=sample_weight)
-            if interrupt.take():
-                raise KeyboardInterrupt
+        for job, alone in zip(fits, apart):
+            if alone:
+                _fit(*job)
+                if interrupt.take():
+                    raise KeyboardInterrupt
+        together = [job for job, alone in zip(fits, apart) if not alone]
         if together:
-            _fit_in_threads(together, X, y, sample_weight, interrupt)
-    return estimators
+            _fit_in_threads(together, interrupt)
+
+
+def _fit(est, X, y, sample_weight):
+    return est.fit(X, y, sample_weight=sample_weight)
 
 
 def _workers():
@@ -93,24 +103,24 @@ def _workers():
     return os.cpu_count() or 1
 
 
-def _fit_in_threads(members, X, y, sample_weight, interrupt):
+def _fit_in_threads(fits, interrupt):
     stop = threading.Event()
     config = get_config()  # (scikit-learn's configuration is per thread)
 
-    def fit(est):
+    def fit(job):
         with config_context(**config):
-            return est.fit(X, y, sample_weight=sample_weight)
+            return _fit(*job)
 
     def start():
         stopping_with(stop)
 
-    workers = max(1, min(_workers(), len(members)))
-    contexts = [contextvars.copy_context() for _ in members]
+    workers = max(1, min(_workers(), len(fits)))
+    contexts = [contextvars.copy_context() for _ in fits]
     with ThreadPoolExecutor(workers, thread_name_prefix="fastbp-fit-many") as pool:
         futures = []
-        for est, context in zip(members, contexts):
+        for job, context in zip(fits, contexts):
             context.run(start)
-            futures.append(pool.submit(context.run, fit, est))
+            futures.append(pool.submit(context.run, fit, job))
         pending = set(futures)
         while pending:  # (waking up to take Ctrl-C, which only this thread receives)
             done, pending = wait(pending, timeout=0.05)
@@ -126,16 +136,20 @@ def _fit_in_threads(members, X, y, sample_weight, interrupt):
         raise KeyboardInterrupt
 
 
-def _fitted_apart(estimators, X, y):
-    """Per member: True if it is fitted on the calling thread, one after another."""
+def _fitted_apart(fits):
+    """Per fit (``fit_each``'s): True if it is made on the calling thread, one after
+    another."""
     states = {}
-    for est in estimators:
+    for est, *_ in fits:
         rs = est.random_state
         if isinstance(rs, np.random.RandomState):
             states[id(rs)] = states.get(id(rs), 0) + 1
-    n_features, n_outputs = _sizes(X, y)
+    sizes = {}  # (each data set's once)
     apart = []
-    for est in estimators:
+    for est, X, y, _ in fits:
+        if (id(X), id(y)) not in sizes:
+            sizes[id(X), id(y)] = _sizes(X, y)
+        n_features, n_outputs = sizes[id(X), id(y)]
         rs = est.random_state
         own_draws = isinstance(rs, Integral) or (
             isinstance(rs, np.random.RandomState) and states[id(rs)] == 1

@@ -121,7 +121,7 @@ def test_which_members_run_in_threads(monkeypatch):
         "verbose": (fastbp.MLPRegressor(verbose=True, random_state=1), False),
         "products on BLAS threads": (fastbp.MLPRegressor(random_state=1, **big), False),
     }
-    apart = many._fitted_apart([est for est, _ in cases.values()], X, Y_REG)
+    apart = many._fitted_apart([(est, X, Y_REG, None) for est, _ in cases.values()])
     assert {name: not a for name, a in zip(cases, apart)} == {
         name: threaded for name, (_, threaded) in cases.items()
     }
