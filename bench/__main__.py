@@ -1,10 +1,11 @@
 """Run the whole benchmark suite and write bench/RESULTS.md: what ``make bench`` and
 ``fastbp bench`` run, from the root of a source checkout.
 
-    python -m bench              # ~8 minutes on 2 cores
+    python -m bench              # ~11 minutes on 2 cores
     python -m bench --dry-run    # print the steps only
     python -m bench -k small     # only the benchmarks pytest's -k selects, then the rest
-    python -m bench --skip interleaved scaling threads split_batch   # pytest's and the report
+    python -m bench --skip interleaved whole_fits many scaling threads split_batch
+                                 # pytest's and the report only
 
 Steps, each in its own process:
 
@@ -17,7 +18,9 @@ measure the fastbp of this checkout.
 2. ``bench/interleaved.py``: every system's epochs again, timed in turn round by
    round, so that ratios do not drift with the machine;
 3. ``bench/whole_fits.py``: whole fits of small sets, as users run them, side by side;
-   ``bench/scaling.py``: fastbp's epoch time against samples and width;
+   ``bench/many.py``: 16 networks at once (fit_many against the same fitted one
+   after another, scikit-learn, JAX's and PyTorch's vmap) and a 16-candidate
+   GridSearchCV; ``bench/scaling.py``: fastbp's epoch time against samples and width;
 4. ``bench/threads.py``: thread-parallel fits;
 5. ``bench/split_batch.py``: splitting each minibatch across the cores (an
    experiment on fastbp's internal kernels: if it fails, the report quotes the
@@ -37,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUTS = ("results.json", ".memory.json", "interleaved.json", "scaling.json", "threads.json",
-           "split_batch.json", "whole_fits.json")  # fmt: skip
+           "split_batch.json", "whole_fits.json", "many.json")  # fmt: skip
 INSTALL = {"torch": "pip install torch==2.13.0", "jax": "pip install jax jaxlib"}
 
 
@@ -52,6 +55,7 @@ def steps(select=None):
         "pytest": (pytest, True),
         "interleaved": ([py, "-m", "bench.interleaved", "--json", "bench/interleaved.json"], True),
         "whole_fits": ([py, "-m", "bench.whole_fits", "--json", "bench/whole_fits.json"], True),
+        "many": ([py, "-m", "bench.many", "--json", "bench/many.json"], True),
         "scaling": ([py, "-m", "bench.scaling", "--json", "bench/scaling.json"], True),
         "threads": ([py, "-m", "bench.threads", "--json", "bench/threads.json"], True),
         "split_batch": (
@@ -71,7 +75,7 @@ def main(argv=None):
         "--skip",
         nargs="+",
         default=[],
-        choices=["interleaved", "whole_fits", "scaling", "threads", "split_batch"],
+        choices=["interleaved", "whole_fits", "many", "scaling", "threads", "split_batch"],
         help="leave these steps out (their sections are then missing from the report)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")

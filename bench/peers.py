@@ -14,6 +14,10 @@ make it before timing anything.
 
 Systems: ``fastbp`` and ``sklearn`` (always), ``torch`` and ``jax`` (when
 importable, see ``available``).
+
+For K networks at once (bench/many.py), ``MANY_TRAINERS``: JAX and PyTorch each
+training K stacked parameter sets under their ``vmap``, from the functions of the
+single-network trainers (``jax_sgd``, ``torch_model``).
 """
 
 import importlib.util
@@ -176,6 +180,25 @@ class SklearnTrainer(EstimatorTrainer):
 # --------------------------------------------------------------------------------------
 
 
+def torch_model(case, dtype, seed=0):
+    """nn.Sequential of Linear + ReLU/Sigmoid in ``dtype``, from glorot_uniform's draws."""
+    import torch
+    from torch import nn
+
+    tdtype = {"float32": torch.float32, "float64": torch.float64}[np.dtype(dtype).name]
+    act = {"relu": nn.ReLU, "logistic": nn.Sigmoid}[case.activation]
+    modules = []
+    for i, (W, b) in enumerate(glorot_uniform(case, dtype, seed)):
+        lin = nn.Linear(W.shape[0], W.shape[1], dtype=tdtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        modules.append(lin)
+        if i < len(case.layers) - 2:
+            modules.append(act())
+    return nn.Sequential(*modules)
+
+
 class TorchTrainer:
     """nn.Sequential of Linear + ReLU/Sigmoid, torch.optim.SGD(lr=0.01), a fresh
     torch.randperm per epoch and index slicing of tensors made once from the
@@ -193,25 +216,13 @@ class TorchTrainer:
 
     def __init__(self, case, dtype, X, y):
         import torch
-        from torch import nn
 
         self.torch = torch
-        self.tdtype = {"float32": torch.float32, "float64": torch.float64}[np.dtype(dtype).name]
         self.X = torch.from_numpy(X)
         self.Y = torch.from_numpy(y.reshape(len(y), -1))
         self.n = len(X)
         self.batch = case.batch_size
-        act = {"relu": nn.ReLU, "logistic": nn.Sigmoid}[case.activation]
-        modules = []
-        for i, (W, b) in enumerate(glorot_uniform(case, dtype)):
-            lin = nn.Linear(W.shape[0], W.shape[1], dtype=self.tdtype)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(W.T.copy()))
-                lin.bias.copy_(torch.from_numpy(b))
-            modules.append(lin)
-            if i < len(case.layers) - 2:
-                modules.append(act())
-        self.model = nn.Sequential(*modules)
+        self.model = torch_model(case, dtype)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=LEARNING_RATE, momentum=0.0)
         self.gen = torch.Generator().manual_seed(0)
 
@@ -255,6 +266,47 @@ def _jax():
     return jax
 
 
+def jax_sgd(case, n):
+    """One network's ``forward(params, x)`` and ``epoch(params, X, Y, perm)`` (SGD over
+    the rows of X in the order ``perm``, params a list of (W, b)) on ``n`` rows, not
+    jitted: JaxTrainer jits the epoch, ManyJaxTrainer jits its vmap."""
+    jax = _jax()
+    import jax.numpy as jnp
+
+    act = {"relu": jax.nn.relu, "logistic": jax.nn.sigmoid}[case.activation]
+    batch, n_features, n_outputs = case.batch_size, case.n_features, case.n_outputs
+    n_full, rest = divmod(n, batch)
+
+    def forward(params, x):
+        for W, b in params[:-1]:
+            x = act(x @ W + b)
+        W, b = params[-1]
+        return x @ W + b
+
+    def loss(params, xb, yb):
+        # scikit-learn's squared_error as it differentiates it (see TorchTrainer).
+        return 0.5 * jnp.sum((forward(params, xb) - yb) ** 2) / xb.shape[0]
+
+    grad = jax.grad(loss)
+
+    def step(params, xy):
+        xb, yb = xy
+        g = grad(params, xb, yb)
+        return jax.tree_util.tree_map(lambda p, d: p - LEARNING_RATE * d, params, g), None
+
+    def epoch(params, X, Y, perm):
+        head = perm[: n_full * batch]
+        xs = X[head].reshape(n_full, batch, n_features)
+        ys = Y[head].reshape(n_full, batch, n_outputs)
+        params, _ = jax.lax.scan(step, params, (xs, ys))
+        if rest:
+            tail = perm[n_full * batch :]
+            params, _ = step(params, (X[tail], Y[tail]))
+        return params
+
+    return forward, epoch
+
+
 class JaxTrainer:
     """jax.jit of a whole epoch: the rows are gathered in the epoch's order once
     (the permutation is drawn by NumPy, as the other systems draw theirs, and
@@ -288,37 +340,7 @@ class JaxTrainer:
         self.Y = jnp.asarray(y.reshape(len(y), -1))
         self.params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in glorot_uniform(case, dtype)]
         self.rng = np.random.default_rng(0)
-        act = {"relu": jax.nn.relu, "logistic": jax.nn.sigmoid}[case.activation]
-        n_full, rest = divmod(self.n, self.batch)
-        batch, n_features, n_outputs = self.batch, case.n_features, case.n_outputs
-
-        def forward(params, x):
-            for W, b in params[:-1]:
-                x = act(x @ W + b)
-            W, b = params[-1]
-            return x @ W + b
-
-        def loss(params, xb, yb):
-            # scikit-learn's squared_error as it differentiates it (see TorchTrainer).
-            return 0.5 * jnp.sum((forward(params, xb) - yb) ** 2) / xb.shape[0]
-
-        grad = jax.grad(loss)
-
-        def step(params, xy):
-            xb, yb = xy
-            g = grad(params, xb, yb)
-            return jax.tree_util.tree_map(lambda p, d: p - LEARNING_RATE * d, params, g), None
-
-        def epoch(params, X, Y, perm):
-            head = perm[: n_full * batch]
-            xs = X[head].reshape(n_full, batch, n_features)
-            ys = Y[head].reshape(n_full, batch, n_outputs)
-            params, _ = jax.lax.scan(step, params, (xs, ys))
-            if rest:
-                tail = perm[n_full * batch :]
-                params, _ = step(params, (X[tail], Y[tail]))
-            return params
-
+        forward, epoch = jax_sgd(case, self.n)
         self._epoch = jax.jit(epoch, donate_argnums=0)
         self._forward = jax.jit(forward)
 
@@ -337,6 +359,142 @@ class JaxTrainer:
     @property
     def param_dtype(self):
         return np.dtype(self.params[0][0].dtype)
+
+
+# --------------------------------------------------------------------------------------
+# K networks at once (bench/many.py): JAX's and PyTorch's own way of training many
+# networks side by side, vmap over stacked parameters. Member j starts from
+# glorot_uniform's draws of seed j; each epoch, each member gets its own NumPy
+# permutation (``permutations``), for both peers alike. A trainer is built on a case,
+# a dtype, the data and K, and has ``reset()`` (every member back to its initial
+# weights, the permutations' generator to its seed: what a fresh training starts
+# from), ``epochs(n)``, ``weights()`` (per member, [(W, b)] as NumPy arrays, W of
+# shape (fan_in, fan_out) as fastbp and scikit-learn store it) and ``info()``.
+# --------------------------------------------------------------------------------------
+
+
+def stacked_glorot(case, dtype, k):
+    """glorot_uniform's draws of seeds 0..k-1, stacked: per layer (W (k, fan_in,
+    fan_out), b (k, fan_out))."""
+    members = [glorot_uniform(case, dtype, seed) for seed in range(k)]
+    return [
+        (np.stack([m[i][0] for m in members]), np.stack([m[i][1] for m in members]))
+        for i in range(len(members[0]))
+    ]
+
+
+def permutations(rng, k, n):
+    """One epoch's orders: a permutation of the n rows per member, (k, n) int64."""
+    return np.stack([rng.permutation(n) for _ in range(k)])
+
+
+class ManyJaxTrainer:
+    """K networks at once: JaxTrainer's epoch (``jax_sgd``: the rows gathered in the
+    member's order, ``lax.scan`` over the minibatches, one more step for a ragged
+    last one) under ``jax.vmap`` over the K stacked parameter sets and the K
+    permutations, the data shared (``in_axes=None``), jitted with the parameters
+    donated. ``epochs`` calls block_until_ready before returning."""
+
+    system = "jax"
+
+    def __init__(self, case, dtype, X, y, k):
+        jax = _jax()
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+        self.case, self.dtype, self.k, self.n = case, dtype, k, len(X)
+        self.X = jnp.asarray(X)
+        self.Y = jnp.asarray(y.reshape(len(y), -1))
+        _, epoch = jax_sgd(case, self.n)
+        self._epoch = jax.jit(jax.vmap(epoch, in_axes=(0, None, None, 0)), donate_argnums=0)
+        self.reset()
+
+    def reset(self, seed=0):
+        jnp = self.jnp
+        stacked = stacked_glorot(self.case, self.dtype, self.k)
+        self.params = self.jax.block_until_ready(
+            [(jnp.asarray(W), jnp.asarray(b)) for W, b in stacked]
+        )
+        self.rng = np.random.default_rng(seed)
+
+    def epochs(self, n):
+        params = self.params
+        for _ in range(n):
+            params = self._epoch(params, self.X, self.Y, permutations(self.rng, self.k, self.n))
+        self.params = self.jax.block_until_ready(params)
+
+    def weights(self):
+        layers = [(np.asarray(W), np.asarray(b)) for W, b in self.params]
+        return [[(W[j], b[j]) for W, b in layers] for j in range(self.k)]
+
+    def info(self):
+        return dict(
+            ragged_batch="one more step after the scan" if self.n % self.case.batch_size else None
+        )
+
+
+class ManyTorchTrainer:
+    """K networks at once, as torch.func's model-ensembling recipe has it: the K
+    members' parameters stacked (``torch.func.stack_module_state``), one member's
+    loss written with ``torch.func.functional_call`` on a copy of the model without
+    storage (device "meta"), its gradient (``torch.func.grad``) under ``torch.vmap``
+    over the stacked parameters and the K members' minibatches, and the SGD update
+    ``p -= lr * g`` in place on the stacked tensors. Each epoch the rows are gathered
+    once in each member's order (K NumPy permutations, as the JAX peer gets them),
+    then sliced into minibatches, the last one holding the remaining rows. torch's
+    threads as TorchTrainer leaves them (its default)."""
+
+    system = "torch"
+
+    def __init__(self, case, dtype, X, y, k):
+        import copy
+
+        import torch
+        from torch.func import functional_call, grad
+
+        self.torch = torch
+        self.case, self.dtype, self.k, self.n = case, dtype, k, len(X)
+        self.X = torch.from_numpy(X)
+        self.Y = torch.from_numpy(y.reshape(len(y), -1))
+        base = copy.deepcopy(torch_model(case, dtype)).to("meta")
+
+        def loss(params, xb, yb):
+            # scikit-learn's squared_error as it differentiates it (see TorchTrainer).
+            return 0.5 * (functional_call(base, params, (xb,)) - yb).square().sum() / xb.shape[0]
+
+        self._grads = torch.vmap(grad(loss))
+        self.reset()
+
+    def reset(self, seed=0):
+        from torch.func import stack_module_state
+
+        models = [torch_model(self.case, self.dtype, j) for j in range(self.k)]
+        params, _ = stack_module_state(models)
+        self.params = {name: p.detach() for name, p in params.items()}
+        self.rng = np.random.default_rng(seed)
+
+    def epochs(self, n):
+        torch, params, batch = self.torch, self.params, self.case.batch_size
+        for _ in range(n):
+            perm = torch.from_numpy(permutations(self.rng, self.k, self.n))
+            X, Y = self.X[perm], self.Y[perm]  # (k, n, features), (k, n, outputs)
+            for start in range(0, self.n, batch):
+                g = self._grads(params, X[:, start : start + batch], Y[:, start : start + batch])
+                for name, p in params.items():
+                    p.sub_(g[name], alpha=LEARNING_RATE)
+
+    def weights(self):
+        p = {name: t.numpy() for name, t in self.params.items()}
+        n_layers = len(self.case.layers) - 1
+        # nn.Sequential names its Linear layers by position: 0, 2, 4, ... (activations between)
+        names = [str(2 * i) for i in range(n_layers)]
+        return [[(p[f"{i}.weight"][j].T, p[f"{i}.bias"][j]) for i in names] for j in range(self.k)]
+
+    def info(self):
+        return dict(threads=self.torch.get_num_threads())
+
+
+MANY_TRAINERS = {"jax": ManyJaxTrainer, "torch": ManyTorchTrainer}
 
 
 TRAINERS = {

@@ -5,6 +5,8 @@ the last ``make bench``. Measures nothing itself; reads:
   epoch (test_bench_epochs.py), BLAS threads (test_bench_blas_threads.py), GEMM
   references (test_bench_gemm.py), start-up (test_bench_startup.py);
 - bench/.memory.json: peak memory (test_bench_memory.py);
+- bench/whole_fits.json: whole fits of small sets (whole_fits.py);
+- bench/many.json: 16 networks at once and a 16-candidate search (many.py);
 - bench/scaling.json: fastbp's epoch time against samples and width (scaling.py);
 - bench/threads.json: thread-parallel fits (threads.py);
 - bench/split_batch.json: minibatches split across the cores (split_batch.py).
@@ -25,6 +27,7 @@ This module lays out the page; the work is done by, one job each:
 - report_format.py: names, times, ratios, markdown tables;
 - report_speed.py: seconds per epoch, GFLOP/s, interleaved rounds, scaling;
 - report_fits.py: whole fits of small sets, and issue 18's targets for them;
+- report_many.py: 16 networks at once and the search, and issue 19's targets for them;
 - report_costs.py: start-up time and peak memory;
 - report_cores.py: both cores (fastbp's thresholds quoted from fastbp);
 - report_draw.py: the two charts.
@@ -46,6 +49,7 @@ from bench.report_draw import plot_results, plot_scaling
 from bench.report_fits import whole_fits_section
 from bench.report_judge import noisy_epochs, targets_section
 from bench.report_machine import machine
+from bench.report_many import many_section
 from bench.report_parse import epoch_infos, epoch_times, gemm_rates, load
 from bench.report_speed import epoch_section, gflops_section, interleaved_section, scaling_section
 from fastbp._files import replace_text
@@ -89,6 +93,7 @@ def main(argv=None):
     split = load("split_batch.json", where)
     inter = load("interleaved.json", where)
     fits = load("whole_fits.json", where)
+    many = load("many.json", where)
     if results is None:
         sys.exit(f"{where / 'results.json'} not found: run `make bench` first")
     times = epoch_times(results)
@@ -114,6 +119,7 @@ def main(argv=None):
     )
     for title, section in (
         ("Whole fits as users run them", whole_fits_section(fits)),
+        ("Many networks at once", many_section(many)),
         ("Time to first result in a fresh process", startup_section(results)),
         (memory_title, memory_section(memory)),
         ("Side by side, interleaved", interleaved_section(inter)),
