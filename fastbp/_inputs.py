@@ -29,7 +29,8 @@ def plain_X_y(est, X, y, labels):
     # a y of one column: column_or_1d's warning; of none: check_array's error
     if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] > 1)) or y.shape[0] != X.shape[0]:
         return None
-    if y.dtype.kind not in ("biufU" if labels else "biuf"):
+    # (a byte order not the machine's: scikit-learn's classes_ come out native)
+    if y.dtype.kind not in ("biufU" if labels else "biuf") or not y.dtype.isnative:
         return None
     if not np.isfinite(X).all() or (y.dtype.kind == "f" and not np.isfinite(y).all()):
         return None
@@ -46,6 +47,8 @@ def binarized(lb, y):
     if y.ndim != 1 or y.dtype.kind not in "biuU":
         return None
     classes = np.unique(y)
+    if classes.dtype.kind == "U":  # unique_labels' strings: as long as the longest label
+        classes = np.asarray(classes.tolist())
     if classes.shape[0] < 2:  # (one class: label_binarize's own column of zeros)
         return None
     lb.y_type_ = "binary" if classes.shape[0] == 2 else "multiclass"

@@ -29,8 +29,9 @@ _STOP = contextvars.ContextVar("fastbp_stop", default=None)
 
 
 def stopping_with(event):
-    """Run in a worker thread (``contextvars.Context.run``): the fits in it stop, as on
-    Ctrl-C, at their next whole state after ``event`` is set."""
+    """Run in the context a worker thread's fits will run in (``contextvars.Context.run``
+    on a copy of the caller's): those fits stop, as on Ctrl-C, at their next whole
+    state after ``event`` is set."""
     _STOP.set(event)
 
 

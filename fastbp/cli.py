@@ -10,6 +10,9 @@ import numpy as np
 from ._files import replace_file
 from .network import Network
 
+# the steps of `python -m bench` (bench/__main__.py) that `fastbp bench --skip` leaves out
+STEPS = ["interleaved", "whole_fits", "many", "scaling", "threads", "split_batch"]
+
 
 def train(net, X, Y, lr, steps, loss="squared_error"):
     """Full-batch gradient descent through Network.loss_gradient."""
@@ -293,18 +296,18 @@ def main(argv=None):
         description="Run the benchmark suite of a source checkout (bench/), as `make bench` "
         "does: fastbp against scikit-learn, PyTorch and JAX (those installed; `make bench` "
         "installs the last two) on the four reference cases, BLAS threads, GEMM rate, "
-        "start-up time, peak memory, then scaling, thread-parallel fits and split "
-        "minibatches; then write bench/RESULTS.md, bench/results.png and bench/scaling.png. "
-        "About 8 minutes on 2 cores. The suite is not in the installed package: run this "
-        "in a clone of the repository.",
+        "start-up time, peak memory, then whole fits, many networks at once, scaling, "
+        "thread-parallel fits and split minibatches; then write bench/RESULTS.md, "
+        "bench/results.png and bench/scaling.png. About 15 minutes on 2 cores. The suite "
+        "is not in the installed package: run this in a clone of the repository.",
     )
     p.add_argument("-k", metavar="EXPR", help="run only the benchmarks pytest's -k selects")
     p.add_argument(
         "--skip",
         nargs="+",
         metavar="STEP",
-        choices=["interleaved", "whole_fits", "scaling", "threads", "split_batch"],
-        help="leave out these steps: interleaved, scaling, threads, split_batch",
+        choices=STEPS,
+        help="leave out these steps: " + ", ".join(STEPS),
     )
     p.add_argument("--dry-run", action="store_true", help="print the steps, run nothing")
     p.set_defaults(func=bench)

@@ -12,7 +12,13 @@ one after another on the calling thread first, in the order given, are:
   OpenBLAS's sums change with its number of threads;
 - members drawing from a RandomState another member (or the global one, with
   ``random_state=None``) draws from too: their draws depend on the order;
-- members with ``verbose`` or ``progress``, which print.
+- members with ``verbose`` or ``progress``, which print;
+- members whose sizes cannot be told before their fit checks the data (an ``X``
+  without a ``shape``, such as a list: convert it to an array first).
+
+Members are not vectorised across one another inside a compiled pass: each
+trains its own network by its own kernels, so the speed-up is at most the number
+of cores (DESIGN.md says what a compiled pass across members would take).
 """
 
 import contextvars
@@ -51,7 +57,8 @@ def fit_many(estimators, X, y, sample_weight=None):
 
     Raises
     ------
-    The first error of a member's fit, in the order of ``estimators``, once the
+    The first error of a member's fit (those on the calling thread are fitted
+    first; then the threads' first in the order of ``estimators``), once the
     members being fitted have ended; that member is left as it was (as ``fit``
     leaves it), the members fitted are kept, those not started are left as they
     were. On Ctrl-C, the members being fitted stop after their current epochs, as
@@ -72,12 +79,17 @@ def fit_each(fits):
                 "fit_many fits fastbp MLPRegressor and MLPClassifier estimators;"
                 f" item {i} is {type(est).__name__}."
             )
-        if id(est) in seen:
-            raise ValueError(
-                f"Items {seen[id(est)]} and {i} of estimators are the same object:"
-                " fit_many fits each member once. Use sklearn.base.clone for copies."
-            )
-        seen[id(est)] = i
+        # (a shallow copy of a fitted estimator shares its network: one buffer
+        # trained by two threads)
+        network = getattr(est, "_network", None)
+        for key in (id(est),) if network is None else (id(est), id(network)):
+            if key in seen:
+                raise ValueError(
+                    f"Items {seen[key]} and {i} of estimators are the same object, or"
+                    " share their fitted network (copy.copy): fit_many fits each member"
+                    " once. Use sklearn.base.clone or copy.deepcopy for copies."
+                )
+            seen[key] = i
     apart = _fitted_apart(fits)
     with HeldInterrupt() as interrupt:
         for job, alone in zip(fits, apart):
@@ -126,7 +138,8 @@ def _fit_in_threads(fits, interrupt):
             done, pending = wait(pending, timeout=0.05)
             if interrupt.take():
                 stop.set()
-            if stop.is_set() or any(f.exception() is not None for f in done):
+            failed = any(not f.cancelled() and f.exception() is not None for f in done)
+            if stop.is_set() or failed:
                 for f in pending:
                     f.cancel()  # (those not started)
     for f in futures:

@@ -25,7 +25,9 @@ and ``_fit_and_score`` (``_validation.py``) step by step. The differences:
 
 Anything else runs scikit-learn's ``fit`` unchanged: another estimator
 (including a Pipeline), metadata routing, fit parameters other than
-``sample_weight`` and ``groups``, or callbacks (``set_callbacks``).
+``sample_weight`` and ``groups``, callbacks (``set_callbacks``), or a candidate
+with ``random_state=None`` (its draws from NumPy's global generator depend on the
+order of the fits).
 """
 
 import time
@@ -80,12 +82,18 @@ class GridSearchCV(_SklearnGridSearchCV):
     )
 
     def _grouped(self, params):
-        """Whether this fit can fit each fold's candidates together."""
+        """Whether this fit can fit each fold's candidates together: not where a
+        candidate draws from NumPy's global generator (``random_state=None``), whose
+        draws would then follow the fits' order, not scikit-learn's."""
         return (
             isinstance(self.estimator, BaseMLP)
             and not _routing_enabled()
             and set(params) <= GROUPED_FIT_PARAMS
             and not getattr(self, "_skl_callbacks", None)
+            and not any(
+                p.get("random_state", self.estimator.random_state) is None
+                for p in ParameterGrid(self.param_grid)
+            )
         )
 
     def fit(self, X, y=None, **params):
@@ -200,9 +208,11 @@ class GridSearchCV(_SklearnGridSearchCV):
         out = []
         for c, parameters in enumerate(candidate_params):
             for s, (train, test) in enumerate(cv_splits):
+                progress = ((s, len(cv_splits)), (c, len(candidate_params)))
+                if self.verbose > 9:  # (the fits were made before: the lines in its order)
+                    _report_start(parameters, *progress)
                 result = self._score_fit(fits[s][c], X, y, train, test, scorer, score_params)
                 if self.verbose > 1:
-                    progress = ((s, len(cv_splits)), (c, len(candidate_params)))
                     _report(self.verbose, parameters, *progress, result)
                 out.append(result)
         return out
@@ -299,14 +309,30 @@ def _fit_alone(base_estimator, parameters, X_train, y_train, fit_params):
     return _Fit(estimator, time.time() - start)
 
 
-def _report(verbose, parameters, split_progress, candidate_progress, result):
-    """The line ``_fit_and_score`` prints at the end of a fit (``verbose > 1``)."""
+def _progress_and_parameters(verbose, parameters, split_progress, candidate_progress):
     progress_msg = ""
     if verbose > 2:
         progress_msg = f" {split_progress[0] + 1}/{split_progress[1]}"
         if verbose > 9:
             progress_msg += f"; {candidate_progress[0] + 1}/{candidate_progress[1]}"
     params_msg = ", ".join(f"{k}={parameters[k]}" for k in sorted(parameters))
+    return progress_msg, params_msg
+
+
+def _report_start(parameters, split_progress, candidate_progress):
+    """The line ``_fit_and_score`` prints before a fit (``verbose > 9``)."""
+    progress_msg, params_msg = _progress_and_parameters(
+        10, parameters, split_progress, candidate_progress
+    )
+    start_msg = f"[CV{progress_msg}] START {params_msg}"
+    print(f"{start_msg}{(80 - len(start_msg)) * '.'}")
+
+
+def _report(verbose, parameters, split_progress, candidate_progress, result):
+    """The line ``_fit_and_score`` prints at the end of a fit (``verbose > 1``)."""
+    progress_msg, params_msg = _progress_and_parameters(
+        verbose, parameters, split_progress, candidate_progress
+    )
     end_msg = f"[CV{progress_msg}] END "
     result_msg = params_msg + (";" if params_msg else "")
     test_scores, train_scores = result["test_scores"], result.get("train_scores")

@@ -45,6 +45,7 @@ def test_bench_runs_what_make_bench_runs(capfd):
         ["-m", "pytest"],
         ["-m", "bench.interleaved"],
         ["-m", "bench.whole_fits"],
+        ["-m", "bench.many"],
         ["-m", "bench.scaling"],
         ["-m", "bench.threads"],
         ["-m", "bench.split_batch"],
@@ -68,11 +69,12 @@ def test_bench_passes_its_options_on(capfd):
         "pytest",
         "bench.interleaved",
         "bench.whole_fits",
+        "bench.many",
         "bench.scaling",
         "bench.report",
     ]
     # every step python -m bench can leave out (the README's quick run)
-    skip = ["interleaved", "whole_fits", "scaling", "threads", "split_batch"]
+    skip = ["interleaved", "whole_fits", "many", "scaling", "threads", "split_batch"]
     code, out, err = main(capfd, "bench", "--dry-run", "--skip", *skip)
     assert code == 0, err
     assert [s.split()[2] for s in out.strip().splitlines()[1:]] == ["pytest", "bench.report"]

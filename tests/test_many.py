@@ -150,25 +150,37 @@ def test_bad_members():
 
 def test_a_failing_member_raises_its_error_and_the_others_are_whole():
     """The member whose fit failed is left as it was; every other one is either fitted,
-    exactly as alone, or (not started when the error came) left as it was."""
-    good = [
-        fastbp.MLPRegressor(hidden_layer_sizes=(4,), random_state=k, max_iter=5) for k in range(5)
-    ]
+    exactly as alone, or (not started when the error came) left as it was. More
+    members than cores, each long enough that some wait when the error comes."""
+    Xl = np.random.RandomState(1).normal(size=(3000, 6))
+    yl = Xl[:, :2].sum(axis=1)
+    long = dict(hidden_layer_sizes=(32,), max_iter=150, tol=0.0, n_iter_no_change=10**9)
+    good = [fastbp.MLPRegressor(random_state=k, **long) for k in range(5)]
     bad = fitted(fastbp.MLPRegressor(hidden_layer_sizes=(4,), random_state=9, max_iter=2), X, Y_REG)
     bad.set_params(alpha=-1.0)
     before = model_state(bad)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="alpha"):
-            fastbp.fit_many([good[0], bad, *good[1:]], X, Y_REG)
+            fastbp.fit_many([good[0], bad, *good[1:]], Xl, yl)
     assert not state_differences(model_state(bad), before)
     assert hasattr(good[0], "coefs_")
+    assert not all(hasattr(est, "coefs_") for est in good)  # (some were never started)
     for est in good:
         if hasattr(est, "coefs_"):
-            alone = fitted(clone(est), X, Y_REG)
+            alone = fitted(clone(est), Xl, yl)
             assert not state_differences(model_state(alone), model_state(est))
         else:
             assert est.__dict__ == clone(est).__dict__
+
+
+def test_members_sharing_a_network_are_refused():
+    import copy
+
+    est = fitted(fastbp.MLPRegressor(hidden_layer_sizes=(4,), random_state=0, max_iter=2), X, Y_REG)
+    with pytest.raises(ValueError, match="share their fitted network"):
+        fastbp.fit_many([est, copy.copy(est)], X, Y_REG)
+    fastbp.fit_many([est, copy.deepcopy(est)], X, Y_REG)
 
 
 def test_bad_data_raises_as_fit_does():

@@ -38,6 +38,10 @@ INPUTS = {
     "no columns": (np.empty((12, 0)), np.arange(12) % 3),
     "object labels": (X64, np.array(["x", 1] * 6, dtype=object)),
     "complex y": (X64, np.ones(12, dtype=complex)),
+    "short strings, long dtype": (X64, np.array(["b", "a", "c"] * 4, dtype="<U10")),
+    "big-endian labels": (X64, (np.arange(12) % 3).astype(">i4")),
+    "big-endian strings": (X64, np.array(["bb", "a", "c"] * 4, dtype=">U3")),
+    "big-endian X": (X64.astype(">f8"), np.arange(12) % 3),
 }
 
 

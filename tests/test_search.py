@@ -243,13 +243,29 @@ def test_other_estimators_run_scikit_learns_search(monkeypatch):
     assert counter.sizes == []
 
 
-def test_verbose_prints_as_scikit_learn(capsys):
+@pytest.mark.parametrize("verbose", [2, 3, 10])
+def test_verbose_prints_as_scikit_learn(verbose, capsys):
     X, _, y = _data()
     outputs = []
     for search in (GridSearchCV, SklearnGridSearchCV):
-        search(_regressor(), {"alpha": [1e-4, 1.0]}, cv=2, verbose=3).fit(X, y)
+        search(_regressor(), {"alpha": [1e-4, 1.0]}, cv=2, verbose=verbose).fit(X, y)
         outputs.append(
             [line.split(" total time=")[0] for line in capsys.readouterr().out.split("\n")]
         )
     assert outputs[0] == outputs[1]
     assert outputs[0][0] == "Fitting 2 folds for each of 2 candidates, totalling 4 fits"
+
+
+@pytest.mark.parametrize("grid", [{"alpha": [1e-4, 1e-1]}, {"random_state": [0, None]}])
+def test_candidates_drawing_from_the_global_generator(grid, monkeypatch):
+    """random_state=None draws from NumPy's global generator, whose draws follow the
+    order of the fits: such searches are scikit-learn's own, in its order."""
+    X, _, y = _data()
+    count = _CountFitMany(monkeypatch)
+    est = _regressor(random_state=None) if "alpha" in grid else _regressor()
+    np.random.seed(0)  # noqa: NPY002 (the global generator is what is tested)
+    ours = GridSearchCV(est, grid, cv=2).fit(X, y)
+    np.random.seed(0)  # noqa: NPY002 (the global generator is what is tested)
+    theirs = SklearnGridSearchCV(est, grid, cv=2).fit(X, y)
+    assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert count.sizes == []

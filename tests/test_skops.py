@@ -21,6 +21,8 @@ import helpers  # noqa: E402
 # the types to trust, as the README's "Deploying" section lists them
 FASTBP_TYPES = [
     "fastbp._solvers.StochasticOptimizer",
+    "fastbp.ensemble.EnsembleClassifier",
+    "fastbp.ensemble.EnsembleRegressor",
     "fastbp.estimators.MLPClassifier",
     "fastbp.estimators.MLPRegressor",
     "fastbp.network.Network",
@@ -97,7 +99,10 @@ def test_network_and_pipeline(tmp_path):
 
     pipe = make_pipeline(StandardScaler(), fastbp.MLPClassifier((4,), max_iter=5, random_state=0))
     loaded, untrusted = round_trip(fitted(pipe, X, y), tmp_path)
-    assert sorted(untrusted) == sorted(FASTBP_TYPES[:2] + FASTBP_TYPES[3:])
+    assert sorted(untrusted) == sorted(
+        ["fastbp._solvers.StochasticOptimizer", "fastbp.estimators.MLPClassifier",
+         "fastbp.network.Network"]
+    )  # fmt: skip
     assert loaded.predict_proba(X).tobytes() == pipe.predict_proba(X).tobytes()
 
 
@@ -105,3 +110,21 @@ def test_the_readme_lists_the_types_to_trust():
     text = README.read_text()
     for name in FASTBP_TYPES:
         assert f"`{name}`" in text
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_ensembles(kind, tmp_path):
+    X, y = data()
+    if kind == "regressor":
+        ens = fastbp.EnsembleRegressor(
+            fastbp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=4), n_estimators=3
+        )
+        y = X[:, 0] - X[:, 1]
+    else:
+        ens = fastbp.EnsembleClassifier(fastbp.MLPClassifier((3,), max_iter=4), n_estimators=3)
+    fitted(ens.set_params(random_state=0), X, y)
+    loaded, untrusted = round_trip(ens, tmp_path)
+    assert f"fastbp.ensemble.Ensemble{kind.capitalize()}" in untrusted
+    assert loaded.predict(X).tobytes() == ens.predict(X).tobytes()
+    for a, b in zip(loaded.estimators_, ens.estimators_):
+        helpers.assert_same_state(a, helpers.model_state(b), "member")
