@@ -204,69 +204,27 @@ def _direction(opt):
         for i in range(n):
             z[i] = x[i] + t * -g[i]
     else:
-        # The two-loop recursion over the pairs, newest first, then oldest first.
-        # Each update of q is fused with the next pair's dot product with it: the
-        # history (2 m n numbers, past L2 on the moons-sized net) streams from memory
-        # twice per direction, and q's extra passes are saved (same bits as one loop
-        # after another: each dot sums as _row_dot_offset does).
-        q, alpha, S, Y, rho, theta = opt.q, opt.alpha, opt.S, opt.Y, opt.rho, floats[THETA]
-        m, head = S.shape[0], ints[HEAD]
-        j = (head + col - 1) % m
+        # the two-loop recursion over the pairs, newest first, then oldest first
+        q, alpha = opt.q, opt.alpha
         for i in range(n):
             q[i] = g[i]
-        a = rho[j] * _row_dot(S, j, q)
-        for k in range(col - 1, 0, -1):
+        for k in range(col - 1, -1, -1):
+            j = (ints[HEAD] + k) % opt.S.shape[0]
+            a = opt.rho[j] * _row_dot(opt.S, j, q)
             alpha[k] = a
-            j_next = (head + k - 1) % m
-            a = rho[j_next] * _update_dot(q, -a, Y, j, S, j_next, 1.0)
-            j = j_next
-        alpha[0] = a
-        # (q /= theta on the way: the second loop's first dot reads q after it)
-        b = rho[head] * _update_dot(q, -a, Y, head, Y, head, theta)
-        for k in range(col - 1):
-            j = (head + k) % m
-            j_next = (head + k + 1) % m
-            b = rho[j_next] * _update_dot(q, alpha[k] - b, S, j, Y, j_next, 1.0)
-        j = (head + col - 1) % m
-        c = alpha[col - 1] - b
+            for i in range(n):
+                q[i] -= a * opt.Y[j, i]
         for i in range(n):
-            q[i] += S[j, i] * c
+            q[i] /= floats[THETA]
+        for k in range(col):
+            j = (ints[HEAD] + k) % opt.S.shape[0]
+            b = opt.rho[j] * _row_dot(opt.Y, j, q)
+            for i in range(n):
+                q[i] += opt.S[j, i] * (alpha[k] - b)
+        for i in range(n):
             z[i] = x[i] - q[i]
     for i in range(n):
         d[i] = z[i] - x[i]
-
-
-@jit_inline
-def _update_dot(q, c, U, ju, V, jv, divisor):
-    """q = (q + c U[ju]) / divisor, then V[jv] . q, in one sweep over q: the dot
-    summed as _row_dot_offset sums it (a divisor of 1 divides nothing: q / 1 is q)."""
-    n = q.shape[0]
-    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
-    end = n - n % 8
-    for i in range(0, end, 8):
-        q0 = (q[i] + U[ju, i] * c) / divisor
-        q1 = (q[i + 1] + U[ju, i + 1] * c) / divisor
-        q2 = (q[i + 2] + U[ju, i + 2] * c) / divisor
-        q3 = (q[i + 3] + U[ju, i + 3] * c) / divisor
-        q4 = (q[i + 4] + U[ju, i + 4] * c) / divisor
-        q5 = (q[i + 5] + U[ju, i + 5] * c) / divisor
-        q6 = (q[i + 6] + U[ju, i + 6] * c) / divisor
-        q7 = (q[i + 7] + U[ju, i + 7] * c) / divisor
-        q[i], q[i + 1], q[i + 2], q[i + 3] = q0, q1, q2, q3
-        q[i + 4], q[i + 5], q[i + 6], q[i + 7] = q4, q5, q6, q7
-        r0 += V[jv, i] * q0
-        r1 += V[jv, i + 1] * q1
-        r2 += V[jv, i + 2] * q2
-        r3 += V[jv, i + 3] * q3
-        r4 += V[jv, i + 4] * q4
-        r5 += V[jv, i + 5] * q5
-        r6 += V[jv, i + 6] * q6
-        r7 += V[jv, i + 7] * q7
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(end, n):
-        q[i] = (q[i] + U[ju, i] * c) / divisor
-        total += V[jv, i] * q[i]
-    return total
 
 
 @jit_inline
