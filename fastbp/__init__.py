@@ -11,7 +11,6 @@ from .migrate import from_sklearn, to_sklearn
 from .network import Network
 from .onnx import register_onnx_converters, to_onnx
 from .plotting import plot_loss_curve
-from .search import GridSearchCV
 
 __all__ = [
     "EnsembleClassifier",
@@ -31,5 +30,25 @@ __all__ = [
     "to_sklearn",
 ]
 __version__ = "0.1.0"
+
+# Loaded on first use: fastbp.GridSearchCV subclasses scikit-learn's, whose module
+# loads sklearn.model_selection and sklearn.metrics, which a fit never needs
+# (estimators.py's docstring: the import's time counts at every start).
+_LAZY = {"GridSearchCV": ".search"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 check_sklearn(_sklearn_version)  # (once: at import)

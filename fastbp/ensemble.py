@@ -38,7 +38,6 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.ensemble._bagging import _generate_bagging_indices
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils._tags import get_tags
@@ -131,6 +130,9 @@ class _BaseEnsemble(MetaEstimatorMixin, BaseEstimator):
 
     def _bootstrap_indices(self, seed, X, sample_weight):
         """The rows of member ``seed``'s bootstrap sample, as BaggingRegressor draws them."""
+        # (imported here: sklearn.ensemble loads much of scikit-learn, see estimators.py)
+        from sklearn.ensemble._bagging import _generate_bagging_indices
+
         n_samples, n_features = X.shape
         _, indices = _generate_bagging_indices(
             int(seed), False, True, n_features, n_samples, n_features, n_samples, sample_weight
