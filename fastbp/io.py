@@ -106,6 +106,7 @@ ESTIMATOR_PREFIX = "estimator/"  # the ensemble's estimator's random state keys
 # must have the size their shape implies before they are read.
 MAX_METADATA_BYTES = 64 << 20
 MAX_CLASSES_BYTES = 64 << 20
+RANDOM_STATE_KEYS_BYTES = 624 * 4 + _archive.NPY_HEADER_ROOM  # MT19937's keys, uint32
 
 # ----------------------------------------------------------------- the schema ----
 # A check takes the decoded JSON value and the field's name; it returns the value
@@ -375,12 +376,7 @@ def _ensemble_arrays(ens, kind, include_optimizer):
         }
         arrays.update({ESTIMATOR_PREFIX + name: a for name, a in own.items()})
     meta["seeds"] = state["seeds"]
-    attributes = dict(state["attributes"])
-    if "feature_names_in_" in attributes:
-        attributes["feature_names_in_"] = [str(v) for v in attributes["feature_names_in_"]]
-    meta["attributes"] = {k: encode(v, k, arrays) for k, v in attributes.items()}
-    if "label_binarizer" in state:
-        meta["label_binarizer"] = _label_binarizer_meta(state["label_binarizer"], arrays)
+    meta.update(_attributes_meta(state, arrays))
     for k, member in enumerate(state["members"]):
         if type(member) is not KINDS[member_kind]:
             raise TypeError(f"cannot save member {k}, a {type(member).__name__}.")
@@ -395,12 +391,7 @@ def _estimator_meta(est, state, include_optimizer, arrays):
     meta["hyperparameters"] = {
         k: encode(v, k, arrays) for k, v in est.get_params(deep=False).items()
     }
-    attributes = dict(state["attributes"])
-    if "feature_names_in_" in attributes:
-        attributes["feature_names_in_"] = [str(v) for v in attributes["feature_names_in_"]]
-    meta["attributes"] = {k: encode(v, k, arrays) for k, v in attributes.items()}
-    if "label_binarizer" in state:
-        meta["label_binarizer"] = _label_binarizer_meta(state["label_binarizer"], arrays)
+    meta.update(_attributes_meta(state, arrays))
     optimizer = state.get("optimizer")
     if include_optimizer and optimizer is not None:
         try:
@@ -414,6 +405,18 @@ def _estimator_meta(est, state, include_optimizer, arrays):
         else:
             meta["optimizer"] = fields_
             arrays["optimizer_state"] = np.ascontiguousarray(optimizer.state)
+    return meta
+
+
+def _attributes_meta(state, arrays):
+    """``attributes`` (and a classifier's ``label_binarizer``) of a fitted state, as the
+    file keeps them: an estimator's or an ensemble's."""
+    attributes = dict(state["attributes"])
+    if "feature_names_in_" in attributes:
+        attributes["feature_names_in_"] = [str(v) for v in attributes["feature_names_in_"]]
+    meta = {"attributes": {k: encode(v, k, arrays) for k, v in attributes.items()}}
+    if "label_binarizer" in state:
+        meta["label_binarizer"] = _label_binarizer_meta(state["label_binarizer"], arrays)
     return meta
 
 
@@ -526,9 +529,7 @@ def _load(archive, kinds=None):
     if "classes" in expected:
         arrays["classes"] = archive.read("classes", MAX_CLASSES_BYTES)
     if RANDOM_STATE_KEYS in expected:
-        arrays[RANDOM_STATE_KEYS] = archive.read(
-            RANDOM_STATE_KEYS, 624 * 4 + _archive.NPY_HEADER_ROOM
-        )
+        arrays[RANDOM_STATE_KEYS] = archive.read(RANDOM_STATE_KEYS, RANDOM_STATE_KEYS_BYTES)
     if "optimizer_state" in expected:
         limit = 2 * network.params.nbytes + _archive.NPY_HEADER_ROOM
         arrays["optimizer_state"] = archive.read("optimizer_state", limit)
@@ -603,19 +604,36 @@ def _read_network(archive, meta):
     return Network._from_fitted_state(sizes, activation, output, params)
 
 
-def _read_estimator(meta, arrays, network):
-    cls = KINDS[meta["kind"]]
-    hp = {k: decode(v, k, arrays) for k, v in meta["hyperparameters"].items()}
-    names = set(cls._get_param_names())
+def _read_hyperparameters(spec, arrays, cls, what="hyperparameters", **given):
+    """``spec`` decoded: every parameter of ``cls`` but those ``given``, checked as
+    ``cls`` checks them; returns them and the (unfitted) estimator they make."""
+    hp = {k: decode(v, k, arrays) for k, v in spec.items()}
+    names = set(cls._get_param_names()) - set(given)
     if set(hp) != names:
         missing, unknown = sorted(names - set(hp)), sorted(set(hp) - names)
-        fail(
-            f"hyperparameters do not match {cls.__name__}'s: missing {missing}, unknown {unknown}."
-        )
+        fail(f"{what} do not match {cls.__name__}'s: missing {missing}, unknown {unknown}.")
     try:
-        cls(**hp)._validate_params()
+        est = cls(**given, **hp)
+        est._validate_params()
     except (TypeError, ValueError) as exc:  # InvalidParameterError is both
-        raise FileError(f"invalid hyperparameters: {exc}") from exc
+        raise FileError(f"invalid {what}: {exc}") from exc
+    return hp, est
+
+
+def _read_attributes(meta, arrays, spec):
+    """The fitted attributes of ``spec`` (name: (required, check)) in ``meta``."""
+    attrs = {}
+    for name, (required, check) in spec.items():
+        if name in meta["attributes"]:
+            attrs[name] = check(decode(meta["attributes"][name], name, arrays), name)
+        elif required:
+            fail(f"attributes is missing {name!r}.")
+    return attrs
+
+
+def _read_estimator(meta, arrays, network):
+    cls = KINDS[meta["kind"]]
+    hp, _ = _read_hyperparameters(meta["hyperparameters"], arrays, cls)
     loss = meta["loss"]
     if not isinstance(loss, str) or loss not in LOSSES:
         fail(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)}.")
@@ -627,12 +645,7 @@ def _read_estimator(meta, arrays, network):
             f"activation {network.activation!r} does not match hyperparameter {hp['activation']!r}."
         )
 
-    attrs = {}
-    for name, (required, check) in ATTRIBUTES.items():
-        if name in meta["attributes"]:
-            attrs[name] = check(decode(meta["attributes"][name], name, arrays), name)
-        elif required:
-            fail(f"attributes is missing {name!r}.")
+    attrs = _read_attributes(meta, arrays, ATTRIBUTES)
     sizes = network.layer_sizes
     for name, want in (
         ("n_features_in_", int(sizes[0])),
@@ -707,34 +720,20 @@ def _read_ensemble(archive, meta):
     arrays, template_arrays = {}, {}
     if "classes" in expected:
         arrays["classes"] = archive.read("classes", MAX_CLASSES_BYTES)
-    keys_bytes = 624 * 4 + _archive.NPY_HEADER_ROOM
     if RANDOM_STATE_KEYS in expected:
-        arrays[RANDOM_STATE_KEYS] = archive.read(RANDOM_STATE_KEYS, keys_bytes)
+        arrays[RANDOM_STATE_KEYS] = archive.read(RANDOM_STATE_KEYS, RANDOM_STATE_KEYS_BYTES)
     if ESTIMATOR_PREFIX + RANDOM_STATE_KEYS in expected:
         name = ESTIMATOR_PREFIX + RANDOM_STATE_KEYS
-        template_arrays[RANDOM_STATE_KEYS] = archive.read(name, keys_bytes)
+        template_arrays[RANDOM_STATE_KEYS] = archive.read(name, RANDOM_STATE_KEYS_BYTES)
 
-    hp = {k: decode(v, k, arrays) for k, v in meta["hyperparameters"].items()}
-    names = set(cls._get_param_names()) - {"estimator"}
-    if set(hp) != names:
-        missing, unknown = sorted(names - set(hp)), sorted(set(hp) - names)
-        fail(
-            f"hyperparameters do not match {cls.__name__}'s: missing {missing}, unknown {unknown}."
-        )
     estimator = None
-    if template is not None:
-        estimator = _read_template(template, template_arrays, KINDS[member_kind])
-    try:
-        cls(estimator=estimator, **hp)._validate_params()
-    except (TypeError, ValueError) as exc:  # InvalidParameterError is both
-        raise FileError(f"invalid hyperparameters: {exc}") from exc
+    if template is not None:  # (its own hyperparameters, unfitted)
+        _, estimator = _read_hyperparameters(
+            template, template_arrays, KINDS[member_kind], "estimator hyperparameters"
+        )
+    hp, _ = _read_hyperparameters(meta["hyperparameters"], arrays, cls, estimator=estimator)
 
-    attrs = {}
-    for name, (required, check) in ENSEMBLE_ATTRIBUTES.items():
-        if name in meta["attributes"]:
-            attrs[name] = check(decode(meta["attributes"][name], name, arrays), name)
-        elif required:
-            fail(f"attributes is missing {name!r}.")
+    attrs = _read_attributes(meta, arrays, ENSEMBLE_ATTRIBUTES)
     names_in = attrs.get("feature_names_in_")
     if names_in is not None and names_in.size != attrs["n_features_in_"]:
         fail(f"{names_in.size} feature names for {attrs['n_features_in_']} features.")
@@ -766,21 +765,6 @@ def _read_ensemble(archive, meta):
                 fail(f"member {k} has classes that are not the ensemble's.")
         members.append(member)
     return cls._from_fitted_state(estimator, hp, members, seeds, attrs, **extra)
-
-
-def _read_template(hyperparameters, arrays, cls):
-    """The ensemble's estimator (unfitted) from its hyperparameters."""
-    hp = {k: decode(v, k, arrays) for k, v in hyperparameters.items()}
-    names = set(cls._get_param_names())
-    if set(hp) != names:
-        missing, unknown = sorted(names - set(hp)), sorted(set(hp) - names)
-        fail(f"estimator does not match {cls.__name__}'s: missing {missing}, unknown {unknown}.")
-    try:
-        estimator = cls(**hp)
-        estimator._validate_params()
-    except (TypeError, ValueError) as exc:
-        raise FileError(f"invalid estimator hyperparameters: {exc}") from exc
-    return estimator
 
 
 def _read_label_binarizer(meta, arrays, n_outputs):
