@@ -21,10 +21,15 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._config import CHUNK_ROWS, EPOCHS_CALL_MAX
-from ._inputs import validate_parameters
+from ._inputs import plain_X_y, validate_parameters
 from ._interrupts import HeldInterrupt
 from ._kernels import fits, protocol
 from ._kernels.codes import SGD, SQUARED_ERROR
@@ -254,6 +259,27 @@ class BaseMLP(BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
+
+    def _checked_X_y(self, X, y, reset, labels):
+        """X and y as ``validate_data`` gives them (y numeric unless it holds class
+        ``labels``), a y of one column made 1-D with column_or_1d's warning; and whether
+        they were a first fit's plain ndarrays, checked directly (``_inputs``)."""
+        plain = plain_X_y(self, X, y, labels) if reset else None
+        if plain is not None:
+            return *plain, True
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=not labels,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y, False
 
     def _loss(self):
         """The loss as the kernels take it (``protocol.Loss``)."""

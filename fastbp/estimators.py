@@ -20,10 +20,10 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseMLP
-from ._inputs import binarized, plain_X_y
+from ._inputs import binarized
 
 _DOC_PARAMS = """
     Parameters are scikit-learn 1.9's, with the same defaults; see
@@ -106,21 +106,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return "exp" if self.loss == "poisson" else "identity"
 
     def _validate_input(self, X, y, incremental, reset):
-        plain = plain_X_y(self, X, y, labels=False) if reset else None
-        if plain is not None:
-            return *plain, None
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y, _ = self._checked_X_y(X, y, reset, labels=False)
         return X, y, None
 
     def _decode(self, outputs):
@@ -223,30 +209,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
     def _validate_input(self, X, y, incremental, reset):
-        plain = plain_X_y(self, X, y, labels=True) if reset else None
-        if plain is not None:
-            X, y = plain
-        else:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=["csr", "csc"],
-                multi_output=True,
-                dtype=(np.float64, np.float32),
-                reset=reset,
-            )
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = column_or_1d(y, warn=True)
-
+        X, y, plain = self._checked_X_y(X, y, reset, labels=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = label_binarizer()
-            binary = binarized(self._label_binarizer, y) if plain is not None else None
-            if binary is not None:
-                self.classes_ = self._label_binarizer.classes_
-                return X, binary, y
-            self._label_binarizer.fit(y)
+            binary = binarized(self._label_binarizer, y) if plain else None
+            if binary is None:
+                self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
+            if binary is not None:
+                return X, binary, y
         else:
             classes = unique_labels(y)
             if self.warm_start:

@@ -13,7 +13,7 @@ import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
 import fastbp
-from fastbp import _inputs, estimators
+from fastbp import _base, _inputs, estimators
 
 rng = np.random.default_rng(0)
 X64 = rng.standard_normal((12, 3))
@@ -47,7 +47,7 @@ INPUTS = {
 
 def validated(est, X, y, monkeypatch, plain):
     if not plain:
-        monkeypatch.setattr(estimators, "plain_X_y", lambda *args, **kwargs: None)
+        monkeypatch.setattr(_base, "plain_X_y", lambda *args, **kwargs: None)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
