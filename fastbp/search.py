@@ -256,26 +256,16 @@ class GridSearchCV(_SklearnGridSearchCV):
             score_time = 0.0
         else:
             result["fit_error"] = None
+
+            def score(X_part, y_part, indices):
+                params = _check_method_params(X, params=score_params, indices=indices)
+                return _score(fit.estimator, X_part, y_part, scorer, params, error_score)
+
             start = time.time()
-            test_scores = _score(
-                fit.estimator,
-                X_test,
-                y_test,
-                scorer,
-                _check_method_params(X, params=score_params, indices=test),
-                error_score,
-            )
+            test_scores = score(X_test, y_test, test)
             score_time = time.time() - start
             if self.return_train_score:
-                X_train, y_train = _safe_split(fit.estimator, X, y, train)
-                train_scores = _score(
-                    fit.estimator,
-                    X_train,
-                    y_train,
-                    scorer,
-                    _check_method_params(X, params=score_params, indices=train),
-                    error_score,
-                )
+                train_scores = score(*_safe_split(fit.estimator, X, y, train), train)
         result["test_scores"] = test_scores
         if self.return_train_score:
             result["train_scores"] = train_scores
