@@ -3,6 +3,7 @@ scikit-learn's lbfgs fits."""
 
 import warnings
 
+import numba
 import numpy as np
 import pytest
 import scipy.optimize
@@ -12,7 +13,7 @@ from sklearn.neural_network import MLPRegressor as SkRegressor
 
 from fastbp import MLPClassifier, MLPRegressor, Network, _solvers
 from fastbp._interrupts import HeldInterrupt
-from fastbp._kernels import lbfgs, protocol
+from fastbp._kernels import lbfgs, protocol, vectors
 from fastbp._progress import NoBar
 
 
@@ -191,8 +192,31 @@ def _two_loop(g, S, Y, rho, head, col, theta):
     return q
 
 
+@numba.njit
+def _reductions(a, a_off, b, b_off, n):
+    return vectors.dot(a, a_off, b, b_off, n), vectors.max_abs(a[a_off:], n)
+
+
+def test_the_vector_reductions_give_the_plain_loops_numbers():
+    """``vectors.dot`` is ``_dot8`` and ``vectors.max_abs`` the largest |a_i| skipping
+    NaN, exactly, for every length (multiples of 8 or not), offset and kind of value."""
+    rng = np.random.default_rng(1)
+    for n in [*range(0, 42), 1000, 10_501]:
+        for a_off, b_off in ((0, 0), (3, 5), (8, 1)):
+            a = rng.normal(size=a_off + n) * 10.0 ** rng.integers(-8, 8, size=a_off + n)
+            b = rng.normal(size=b_off + n)
+            if n and rng.random() < 0.3:  # NaN, infinities and zeros of both signs
+                a[a_off + rng.integers(0, n, size=3)] = rng.choice([np.nan, np.inf, -np.inf, -0.0])
+            dot, top = _reductions(a, a_off, b, b_off, n)
+            terms = a[a_off : a_off + n].tolist()
+            expected = _dot8(terms, b[b_off : b_off + n].tolist())
+            assert np.float64(dot).tobytes() == np.float64(expected).tobytes(), (n, a_off)
+            finite = [abs(v) for v in terms if v == v]
+            assert top == max(finite, default=0.0), (n, a_off)
+
+
 def test_the_direction_is_the_two_loop_recursion_bit_for_bit():
-    """The fused sweeps of ``_direction`` give the plain loops' numbers exactly, for any
+    """The sweeps of ``_direction`` give the plain loops' numbers exactly, for any
     number of pairs, ring position and length (a multiple of 8 or not)."""
     direction = lbfgs._direction  # (compiled, or Python under NUMBA_DISABLE_JIT)
     rng = np.random.default_rng(0)

@@ -24,17 +24,19 @@ The state lives in the arrays of ``protocol.Lbfgs`` (``ints`` and ``floats`` by 
 indices below), so that ``run_lbfgs`` can stop before any evaluation of the loss
 and gradient, after ``opt.ints[BUDGET]`` of them, and go on at the next call:
 Python gets control back often enough to answer Ctrl-C. Iterates agree with
-scipy's to rounding (tests/test_lbfgs.py): dot products are summed in 8 partial
-sums, where scipy's BLAS has its own blocks.
+scipy's to rounding (tests/test_lbfgs.py): dot products are summed in 8 lanes
+(``vectors.dot``), where scipy's BLAS has its own blocks.
 """
 
 import math
 
 import numpy as np
+from numba import uint64
 
 from . import protocol
 from .config import jit, jit_inline, jit_internal
 from .passes import loss_gradient
+from .vectors import dot, max_abs
 
 # opt.ints
 (PHASE, BUDGET, N_ITER, NFEV, ITER, COL, HEAD, IFUN, IBACK, BRACKT, STAGE, LS_TASK, STATUS,
@@ -100,7 +102,7 @@ def advance(opt):
     while True:
         phase = ints[PHASE]
         if phase == CHECK_START:
-            floats[SBGNRM] = _max_abs(opt.g)
+            floats[SBGNRM] = max_abs(opt.g, opt.g.shape[0])
             if floats[SBGNRM] <= opt.pgtol:
                 _finish(ints, CONVERGENCE, NORM_OF_GRADIENT)
             else:
@@ -152,15 +154,6 @@ def _evaluate(data, targets, rows, net, work, loss, opt):
     ints[BUDGET] -= 1
 
 
-@jit_inline
-def _max_abs(v):
-    """max |v_i|, NaN ignored (L-BFGS-B's projected gradient norm, with C's fmax)."""
-    top = 0.0
-    for i in range(v.shape[0]):
-        top = _fmax(top, abs(v[i]))
-    return top
-
-
 # C's fmin and fmax, which L-BFGS-B uses: a NaN argument gives the other one
 # (Python's min and max give whichever comes first).
 @jit_inline
@@ -183,7 +176,7 @@ def _fmax(a, b):
 
 @jit_inline
 def _dot(a, b):
-    return _row_dot_offset(a, 0, b)
+    return dot(a, 0, b, 0, a.shape[0])
 
 
 @jit_inline
@@ -204,56 +197,34 @@ def _direction(opt):
         for i in range(n):
             z[i] = x[i] + t * -g[i]
     else:
-        # the two-loop recursion over the pairs, newest first, then oldest first
-        q, alpha = opt.q, opt.alpha
-        for i in range(n):
+        # the two-loop recursion over the pairs, newest first, then oldest first; the
+        # pairs as flat rows, unsigned indices (see forward.product_loops): the
+        # updates of q then compile to vector loops
+        q, alpha, m = opt.q, opt.alpha, opt.S.shape[0]
+        S, Y = opt.S.reshape(-1), opt.Y.reshape(-1)
+        nu = uint64(n)
+        for i in range(nu):
             q[i] = g[i]
         for k in range(col - 1, -1, -1):
-            j = (ints[HEAD] + k) % opt.S.shape[0]
-            a = opt.rho[j] * _row_dot(opt.S, j, q)
+            j = (ints[HEAD] + k) % m
+            a = opt.rho[j] * dot(S, j * n, q, 0, n)
             alpha[k] = a
-            for i in range(n):
-                q[i] -= a * opt.Y[j, i]
-        for i in range(n):
-            q[i] /= floats[THETA]
+            row = uint64(j * n)
+            for i in range(nu):
+                q[i] -= a * Y[row + i]
+        theta = floats[THETA]
+        for i in range(nu):
+            q[i] /= theta
         for k in range(col):
-            j = (ints[HEAD] + k) % opt.S.shape[0]
-            b = opt.rho[j] * _row_dot(opt.Y, j, q)
-            for i in range(n):
-                q[i] += opt.S[j, i] * (alpha[k] - b)
-        for i in range(n):
+            j = (ints[HEAD] + k) % m
+            c = alpha[k] - opt.rho[j] * dot(Y, j * n, q, 0, n)
+            row = uint64(j * n)
+            for i in range(nu):
+                q[i] += S[row + i] * c
+        for i in range(nu):
             z[i] = x[i] - q[i]
     for i in range(n):
         d[i] = z[i] - x[i]
-
-
-@jit_inline
-def _row_dot(M, j, v):
-    """Row j of M (C-ordered) times v."""
-    return _row_dot_offset(M.reshape(-1), j * v.shape[0], v)
-
-
-@jit_inline
-def _row_dot_offset(a, off, b):
-    """a[off:off + n] . b, in 8 interleaved partial sums (then their pairwise sum):
-    one running sum waits on each addition's latency, 8 keep the vector units busy
-    (the order is fixed: the same bits every run)."""
-    n = b.shape[0]
-    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
-    end = n - n % 8
-    for i in range(0, end, 8):
-        r0 += a[off + i] * b[i]
-        r1 += a[off + i + 1] * b[i + 1]
-        r2 += a[off + i + 2] * b[i + 2]
-        r3 += a[off + i + 3] * b[i + 3]
-        r4 += a[off + i + 4] * b[i + 4]
-        r5 += a[off + i + 5] * b[i + 5]
-        r6 += a[off + i + 6] * b[i + 6]
-        r7 += a[off + i + 7] * b[i + 7]
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(end, n):
-        total += a[off + i] * b[i]
-    return total
 
 
 @jit_inline
@@ -330,7 +301,7 @@ def _new_iterate(opt):
     """scipy's loop's count and limits at a new iterate, then L-BFGS-B's tests and update."""
     ints, floats = opt.ints, opt.floats
     ints[ITER] += 1
-    floats[SBGNRM] = _max_abs(opt.g)
+    floats[SBGNRM] = max_abs(opt.g, opt.g.shape[0])
     ints[N_ITER] += 1
     if ints[N_CURVE] < opt.curve.shape[0]:  # (the losses of this call's iterations)
         opt.curve[ints[N_CURVE]] = floats[F]
