@@ -19,7 +19,6 @@ import scipy.sparse as sp
 from scipy.special import xlogy
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -29,7 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ._config import CHUNK_ROWS, EPOCHS_CALL_MAX
-from ._inputs import plain_X_y, validate_parameters
+from ._inputs import plain_X_y, random_state, validate_parameters
 from ._interrupts import HeldInterrupt
 from ._kernels import fits, protocol
 from ._kernels.codes import SGD, SQUARED_ERROR
@@ -339,7 +338,7 @@ class BaseMLP(BaseEstimator):
                 )
             self._writable_state()
         self.n_outputs_ = y.shape[1]
-        self._random_state = check_random_state(self.random_state)
+        self._random_state = random_state(self.random_state)
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
 

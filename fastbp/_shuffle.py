@@ -1,6 +1,7 @@
 """Each epoch's row order, drawn as scikit-learn draws it (the kernel: ``_kernels/shuffle.py``)."""
 
 import ctypes
+from functools import cache
 
 import numpy as np
 
@@ -17,16 +18,9 @@ class Shuffler:
         self.random_state = random_state
         self.bit_generator = getattr(random_state, "_bit_generator", None)
         self.state = None
-        if type(self.bit_generator) is np.random.MT19937:
-            address = self.bit_generator.ctypes.state_address
-            pointer = ctypes.cast(address, ctypes.POINTER(ctypes.c_uint32))
-            state = np.ctypeslib.as_array(pointer, (STATE_WORDS + 1,))  # key, then position
-            # the layout numpy's C code has (uint32 key[624]; int pos), or numpy's shuffle
-            known = self.bit_generator.state["state"]
-            key, pos = state[:STATE_WORDS], state[STATE_WORDS]
-            if np.array_equal(key, known["key"]) and pos == known["pos"]:
-                self.state = state
-                self.out = np.empty(STATE_WORDS, dtype=np.uint32)
+        if type(self.bit_generator) is np.random.MT19937 and _layout_known():
+            self.state = _state_words(self.bit_generator)
+            self.out = np.empty(STATE_WORDS, dtype=np.uint32)
 
     def arrays(self):
         """The state and scratch ``shuffle`` takes, for kernels that shuffle themselves
@@ -43,3 +37,22 @@ class Shuffler:
             return
         with self.bit_generator.lock:  # as RandomState.shuffle holds it
             shuffle(order, self.state, self.out)
+
+
+def _state_words(bit_generator):
+    """The MT19937's state in place: its key, then its position, as uint32."""
+    address = bit_generator.ctypes.state_address
+    pointer = ctypes.cast(address, ctypes.POINTER(ctypes.c_uint32))
+    return np.ctypeslib.as_array(pointer, (STATE_WORDS + 1,))
+
+
+@cache
+def _layout_known():
+    """Whether numpy's C state is laid out as ``_state_words`` reads it (uint32
+    key[624]; int pos): checked once, on a generator part way through its key
+    (else every shuffle is numpy's own)."""
+    generator = np.random.RandomState(12345)
+    generator.random_sample(7)
+    bit_generator = generator._bit_generator
+    state, known = _state_words(bit_generator), bit_generator.state["state"]
+    return bool(np.array_equal(state[:STATE_WORDS], known["key"]) and state[STATE_WORDS] == known["pos"])

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 
 import fastbp
@@ -119,3 +120,37 @@ def test_parameters_checked_after_valid_ones(params):
     with pytest.raises(InvalidParameterError):
         kwargs = {"max_iter": 1, "hidden_layer_sizes": (3, 2), **params}
         fastbp.MLPClassifier(**kwargs).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "seed", [0, 1, 42, 2**32 - 1, True, np.int64(7), np.uint32(9), np.int8(3)]
+)
+def test_random_state_is_check_random_states_generator(seed):
+    """The same state and the same draws as scikit-learn's RandomState(seed)."""
+    ours, theirs = _inputs.random_state(seed), check_random_state(seed)
+    assert type(ours) is type(theirs)
+    for a, b in zip(ours.get_state(), theirs.get_state()):
+        assert np.array_equal(a, b)
+    assert np.array_equal(ours.uniform(-1, 1, 100), theirs.uniform(-1, 1, 100))
+    assert np.array_equal(ours.normal(size=5), theirs.normal(size=5))  # (its gauss cache)
+    order_a, order_b = np.arange(1000), np.arange(1000)
+    ours.shuffle(order_a)
+    theirs.shuffle(order_b)
+    assert np.array_equal(order_a, order_b)
+
+
+@pytest.mark.parametrize("seed", [None, np.random, "given", -1, 2**32, 1.5, "7", [1, 2]])
+def test_random_state_of_anything_else_is_check_random_states(seed):
+    """The global generator, a generator given, and the same errors, with their texts."""
+    if seed == "given":
+        seed = np.random.RandomState(3)
+        assert _inputs.random_state(seed) is seed
+        return
+    try:
+        expected = check_random_state(seed)
+    except Exception as error:
+        with pytest.raises(type(error)) as raised:
+            _inputs.random_state(seed)
+        assert str(raised.value) == str(error)
+    else:
+        assert _inputs.random_state(seed) is expected
