@@ -215,6 +215,30 @@ def test_the_vector_reductions_give_the_plain_loops_numbers():
             assert top == max(finite, default=0.0), (n, a_off)
 
 
+@numba.njit
+def _updates(out, src, u, u_off, c, divisor, v, v_off, n):
+    if divisor == 1.0:
+        return vectors.update_dot(out, src, u, u_off, c, v, v_off, n)
+    return vectors.update_scale_dot(out, src, u, u_off, c, divisor, v, v_off, n)
+
+
+@pytest.mark.parametrize("divisor", [1.0, 3.7])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_the_fused_update_and_dot_give_the_plain_loops_numbers(divisor, in_place):
+    """``update_dot`` (``update_scale_dot``) is ``out = (src + u c) / divisor`` and then
+    ``_dot8(v, out)``, exactly, for every length and offset."""
+    rng = np.random.default_rng(2)
+    for n in [*range(0, 42), 10_501]:
+        u_off, v_off = int(rng.integers(0, 9)), int(rng.integers(0, 9))
+        src, u, v = rng.normal(size=n), rng.normal(size=u_off + n), rng.normal(size=v_off + n)
+        c = float(rng.normal())
+        out = src.copy() if in_place else np.zeros(n)
+        product = _updates(out, out if in_place else src, u, u_off, c, divisor, v, v_off, n)
+        expected = [(s + w * c) / divisor for s, w in zip(src.tolist(), u[u_off:].tolist())]
+        assert out.tobytes() == np.array(expected).tobytes(), n
+        assert product == _dot8(v[v_off:].tolist(), expected), n
+
+
 def test_the_direction_is_the_two_loop_recursion_bit_for_bit():
     """The sweeps of ``_direction`` give the plain loops' numbers exactly, for any
     number of pairs, ring position and length (a multiple of 8 or not)."""

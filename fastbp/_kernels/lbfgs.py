@@ -36,7 +36,7 @@ from numba import uint64
 from . import protocol
 from .config import jit, jit_inline, jit_internal
 from .passes import loss_gradient
-from .vectors import dot, max_abs
+from .vectors import dot, max_abs, update_dot, update_scale_dot
 
 # opt.ints
 (PHASE, BUDGET, N_ITER, NFEV, ITER, COL, HEAD, IFUN, IBACK, BRACKT, STAGE, LS_TASK, STATUS,
@@ -196,35 +196,44 @@ def _direction(opt):
         t = -f1 / f2 if f1 != 0 else 0.0
         for i in range(n):
             z[i] = x[i] + t * -g[i]
+            d[i] = z[i] - x[i]
     else:
-        # the two-loop recursion over the pairs, newest first, then oldest first; the
-        # pairs as flat rows, unsigned indices (see forward.product_loops): the
-        # updates of q then compile to vector loops
-        q, alpha, m = opt.q, opt.alpha, opt.S.shape[0]
-        S, Y = opt.S.reshape(-1), opt.Y.reshape(-1)
-        nu = uint64(n)
-        for i in range(nu):
-            q[i] = g[i]
-        for k in range(col - 1, -1, -1):
-            j = (ints[HEAD] + k) % m
-            a = opt.rho[j] * dot(S, j * n, q, 0, n)
-            alpha[k] = a
-            row = uint64(j * n)
-            for i in range(nu):
-                q[i] -= a * Y[row + i]
-        theta = floats[THETA]
-        for i in range(nu):
-            q[i] /= theta
-        for k in range(col):
-            j = (ints[HEAD] + k) % m
-            c = alpha[k] - opt.rho[j] * dot(Y, j * n, q, 0, n)
-            row = uint64(j * n)
-            for i in range(nu):
-                q[i] += S[row + i] * c
-        for i in range(nu):
+        _two_loop(opt, col, ints[HEAD], floats[THETA])
+        q = opt.q
+        for i in range(n):
             z[i] = x[i] - q[i]
-    for i in range(n):
-        d[i] = z[i] - x[i]
+            d[i] = z[i] - x[i]
+
+
+@jit_inline
+def _two_loop(opt, col, head, theta):
+    """q = H g by the two-loop recursion over the ``col`` pairs from ``head`` in the ring,
+    newest first, then oldest first: each update of q and the next pair's dot product
+    with it in one pass (``vectors.update_dot``; ``q -= a y`` as ``q + y (-a)``, the
+    same numbers)."""
+    g, q, alpha, m = opt.g, opt.q, opt.alpha, opt.S.shape[0]
+    S, Y, n = opt.S.reshape(-1), opt.Y.reshape(-1), g.shape[0]
+    j = (head + col - 1) % m
+    product = dot(S, j * n, g, 0, n)  # s_j . q, q = g
+    src = g
+    for k in range(col - 1, -1, -1):
+        j = (head + k) % m
+        a = opt.rho[j] * product
+        alpha[k] = a
+        if k > 0:  # q -= a y_j; then s . q of the next pair
+            product = update_dot(q, src, Y, j * n, -a, S, (head + k - 1) % m * n, n)
+        else:  # and q /= theta; then y . q of the oldest, where the second loop starts
+            product = update_scale_dot(q, src, Y, j * n, -a, theta, Y, head % m * n, n)
+        src = q
+    for k in range(col):
+        j = (head + k) % m
+        c = alpha[k] - opt.rho[j] * product
+        if k < col - 1:  # q += s_j (alpha_k - b); then y . q of the next pair
+            product = update_dot(q, q, S, j * n, c, Y, (head + k + 1) % m * n, n)
+        else:
+            row = uint64(j * n)
+            for i in range(uint64(n)):
+                q[i] += S[row + i] * c
 
 
 @jit_inline

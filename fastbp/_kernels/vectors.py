@@ -35,6 +35,32 @@ def max_abs(a, n):
     return _max_abs_lanes(a, n)
 
 
+@jit_inline
+def update_dot(out, src, u, u_off, c, v, v_off, n):
+    """out[i] = src[i] + u[u_off + i] * c for i < n (``src`` may be ``out``), then
+    v[v_off : v_off + n] . out[:n] as ``dot`` sums it: an update of the two-loop
+    recursion and the next pair's dot product in one pass over ``out``."""
+    return _update_dot(out, src, u, u_off, c, 1.0, v, v_off, n)
+
+
+@jit_inline
+def update_scale_dot(out, src, u, u_off, c, divisor, v, v_off, n):
+    """``update_dot`` with out[i] = (src[i] + u[u_off + i] * c) / divisor."""
+    return _update_scale_dot(out, src, u, u_off, c, divisor, v, v_off, n)
+
+
+def _python_update_dot(out, src, u, u_off, c, v, v_off, n):
+    for i in range(n):
+        out[i] = src[i] + u[u_off + i] * c
+    return _python_dot(v, v_off, out, 0, n)
+
+
+def _python_update_scale_dot(out, src, u, u_off, c, divisor, v, v_off, n):
+    for i in range(n):
+        out[i] = (src[i] + u[u_off + i] * c) / divisor
+    return _python_dot(v, v_off, out, 0, n)
+
+
 def _python_dot(a, a_off, b, b_off, n):
     sums = [0.0] * LANES
     end = n - n % LANES
@@ -71,6 +97,21 @@ def _dot_lanes(typingctx, a, a_off, b, b_off, n):
     return types.float64(a, a_off, b, b_off, n), _dot_codegen
 
 
+def _update_dot_typing(scaled):
+    def typing(typingctx, out, src, u, u_off, c, divisor, v, v_off, n):
+        if not _float64_buffers(out, src, u, v):
+            return None
+        f8 = types.float64  # (the call converts c and divisor)
+        sig = types.float64(out, src, u, u_off, f8, f8, v, v_off, n)
+        return sig, _update_dot_codegen(scaled)
+
+    return typing
+
+
+_update_dot = intrinsic(_update_dot_typing(scaled=False))
+_update_scale_dot = intrinsic(_update_dot_typing(scaled=True))
+
+
 @intrinsic
 def _max_abs_lanes(typingctx, a, n):
     if not _float64_buffers(a):
@@ -79,24 +120,78 @@ def _max_abs_lanes(typingctx, a, n):
 
 
 def _dot_codegen(context, builder, sig, args):
-    intp = context.get_value_type(types.intp)
-
-    def pointer(k):  # args[k] an array, args[k + 1] the offset into it
-        data = context.make_array(sig.args[k])(context, builder, args[k]).data
-        return builder.gep(data, [context.cast(builder, args[k + 1], sig.args[k + 1], types.intp)])
-
-    pa, pb = pointer(0), pointer(2)
+    pa, pb = _pointer(context, builder, sig, args, 0, 1), _pointer(context, builder, sig, args, 2, 3)
     n = context.cast(builder, args[4], sig.args[4], types.intp)
+
+    def term(i, vector_type):  # a[i:] . b[i:] over one block (or one value)
+        return builder.fmul(_load(builder, pa, i, vector_type), _load(builder, pb, i, vector_type))
+
+    return _sum(context, builder, n, term)
+
+
+def _update_dot_codegen(scaled):
+    def codegen(context, builder, sig, args):
+        out, src = _pointer(context, builder, sig, args, 0), _pointer(context, builder, sig, args, 1)
+        u, v = _pointer(context, builder, sig, args, 2, 3), _pointer(context, builder, sig, args, 6, 7)
+        n = context.cast(builder, args[8], sig.args[8], types.intp)
+
+        def term(i, vector_type):  # the update of out[i:] (one block or one value), times v
+            c, divisor = args[4], args[5]
+            if isinstance(vector_type, ir.VectorType):
+                c, divisor = _splat(builder, c, vector_type), _splat(builder, divisor, vector_type)
+            new = builder.fadd(_load(builder, src, i, vector_type),
+                               builder.fmul(_load(builder, u, i, vector_type), c))  # fmt: skip
+            if scaled:
+                new = builder.fdiv(new, divisor)
+            _store(builder, new, out, i, vector_type)
+            return builder.fmul(_load(builder, v, i, vector_type), new)
+
+        return _sum(context, builder, n, term)
+
+    return codegen
+
+
+def _pointer(context, builder, sig, args, k, off=None):
+    """A pointer to the array args[k]'s data, from the offset args[off] if given."""
+    data = context.make_array(sig.args[k])(context, builder, args[k]).data
+    if off is None:
+        return data
+    return builder.gep(data, [context.cast(builder, args[off], sig.args[off], types.intp)])
+
+
+def _load(builder, pointer, i, vector_type):
+    at = builder.gep(pointer, [i])
+    if isinstance(vector_type, ir.VectorType):
+        return builder.load(builder.bitcast(at, vector_type.as_pointer()), align=8)
+    return builder.load(at)
+
+
+def _store(builder, value, pointer, i, vector_type):
+    at = builder.gep(pointer, [i])
+    if isinstance(vector_type, ir.VectorType):
+        builder.store(value, builder.bitcast(at, vector_type.as_pointer()), align=8)
+    else:
+        builder.store(value, at)
+
+
+def _splat(builder, value, vector_type):
+    vector = ir.Constant(vector_type, ir.Undefined)
+    for j in range(LANES):
+        vector = builder.insert_element(vector, value, ir.Constant(ir.IntType(32), j))
+    return vector
+
+
+def _sum(context, builder, n, term):
+    """The sum of term(i, <8 x double>) over the blocks of 8 in [0, n), lane by lane;
+    the lanes added pairwise, then term(i, double) over the last n % 8, one by one."""
+    intp = context.get_value_type(types.intp)
     vector = ir.VectorType(ir.DoubleType(), LANES)
     lanes = ir.Constant(intp, LANES)
     blocks = builder.udiv(n, lanes)  # n >= 0
     sums = cgutils.alloca_once_value(builder, ir.Constant(vector, None))  # zeros
     with cgutils.for_range(builder, blocks) as loop:
-        i = builder.mul(loop.index, lanes)
-        va = builder.load(builder.bitcast(builder.gep(pa, [i]), vector.as_pointer()), align=8)
-        vb = builder.load(builder.bitcast(builder.gep(pb, [i]), vector.as_pointer()), align=8)
         # a multiply then an add, never fused (no fastmath): the scalar sums' bits
-        builder.store(builder.fadd(builder.load(sums), builder.fmul(va, vb)), sums)
+        builder.store(builder.fadd(builder.load(sums), term(builder.mul(loop.index, lanes), vector)), sums)
     v = builder.load(sums)
     parts = [builder.extract_element(v, ir.Constant(ir.IntType(32), j)) for j in range(LANES)]
     while len(parts) > 1:
@@ -104,8 +199,7 @@ def _dot_codegen(context, builder, sig, args):
     total = cgutils.alloca_once_value(builder, parts[0])
     start, one = builder.mul(blocks, lanes), ir.Constant(intp, 1)
     with cgutils.for_range_slice(builder, start, n, one, inc=True) as (i, _):
-        term = builder.fmul(builder.load(builder.gep(pa, [i])), builder.load(builder.gep(pb, [i])))
-        builder.store(builder.fadd(builder.load(total), term), total)
+        builder.store(builder.fadd(builder.load(total), term(i, ir.DoubleType())), total)
     return builder.load(total)
 
 
@@ -146,4 +240,6 @@ def _fabs(builder, ty, suffix):
 
 if config.DISABLE_JIT:  # plain Python (the test suite's second run)
     dot = _python_dot  # noqa: F811
+    update_dot = _python_update_dot  # noqa: F811
+    update_scale_dot = _python_update_scale_dot  # noqa: F811
     max_abs = _python_max_abs  # noqa: F811
