@@ -20,9 +20,10 @@ INTRO = (
     " the same round (> 1: fastbp is faster). JAX jits the whole fit, epochs in"
     " `lax.while_loop` with the same stopping rule: the anchor for no per-epoch overhead."
     " fastbp's time is then split: its fixed cost per fit, its time per epoch (lbfgs: per"
-    " iteration) and of that the arithmetic (the epoch kernel alone, in a compiled loop;"
-    " lbfgs: one evaluation of the loss and gradient, where a line search may make"
-    " more); the rest is overhead (bench/whole_fits.py's `split`).\n"
+    " iteration) and of that the arithmetic (the epoch kernel alone, in a compiled loop,"
+    " on the rows in a shuffled order as an epoch reads them, the order's draws not"
+    " included; lbfgs: one evaluation of the loss and gradient, where a line search may"
+    " make more); the rest is overhead (bench/whole_fits.py's `split`).\n"
 )
 
 

@@ -17,8 +17,10 @@ Systems are timed in turn, round by round (the order rotating), each for ~ROUND_
 of repeated fits; the figures are the median seconds per fit and the median over
 rounds of each system's time over fastbp's. fastbp's time is then split into its
 fixed cost per fit, its per-epoch (per-iteration) time, and of that the
-arithmetic: the epoch kernel alone called in a compiled loop (for lbfgs: the
-loss and gradient evaluations an iteration makes); the rest is overhead.
+arithmetic: the epoch kernel alone called in a compiled loop, on the rows in a
+shuffled order, as an epoch visits them (the gathering of rows in that order is
+arithmetic, the draws of the order are not; for lbfgs: one evaluation of the loss
+and gradient, where an iteration may make more); the rest is overhead.
 
     python -m bench.whole_fits [--json bench/whole_fits.json] [--sets iris moons]
 """
@@ -166,9 +168,10 @@ def split(hidden, solver, X, y):
 
 
 def arithmetic(est, solver, X, y):
-    """Seconds of the epoch kernel alone per epoch, called in a compiled loop (lbfgs:
-    of an evaluation of the loss and gradient, about one per iteration), on the BLAS
-    threads the fit's products take (``_threads``: one for small minibatches)."""
+    """Seconds of the epoch kernel alone per epoch, called in a compiled loop on the rows
+    in a shuffled order (lbfgs: of an evaluation of the loss and gradient, about one
+    per iteration), on the BLAS threads the fit's products take (``_threads``: one
+    for small minibatches)."""
     from contextlib import nullcontext
 
     from threadpoolctl import threadpool_limits
@@ -188,6 +191,8 @@ def _arithmetic(est, solver, X, y):
     data = protocol.data(X, net.dtype)
     targets = protocol.targets(Y, np.ones(X.shape[0], dtype=net.dtype))
     rows = np.arange(X.shape[0], dtype=np.int64)
+    if solver != "lbfgs":  # an epoch's order (reading X's rows out of order costs)
+        np.random.default_rng(0).shuffle(rows)
     loss = est._loss()
     if solver == "lbfgs":
         work = net._training_work(X.shape[0])

@@ -37,6 +37,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._kernels import activations
 from ._kernels.codes import LEAKY_SLOPE
 from .estimators import MLPClassifier, MLPRegressor
 from .network import Network
@@ -55,10 +56,10 @@ CLASSIFIER_OPTIONS = {
     "nocl": [True, False],
     "output_class_labels": [False, True],
 }
-# exp's input bounds by the graph's dtype (fastbp's ``activations.exp``)
-EXP_BOUNDS = {np.float32: (-87.0, 88.0), np.float64: (-708.0, 709.0)}
-# logistic's: beyond, e^-x overflows the dtype (fastbp's ``activations.logistic``)
-LOGISTIC_CAP = {np.float32: 88.72, np.float64: 709.78}
+# exp's input bounds by the graph's dtype, and logistic's (beyond, e^-x overflows
+# the dtype): the kernels' own (``_kernels/activations.py``)
+EXP_BOUNDS = {np.float32: activations.EXP_BOUNDS_32, np.float64: activations.EXP_BOUNDS_64}
+LOGISTIC_CAP = {np.float32: activations.LOGISTIC_CAP_32, np.float64: activations.LOGISTIC_CAP_64}
 
 
 def _skl2onnx():

@@ -30,6 +30,11 @@ from numba import uint64
 from .codes import EXP, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 from .config import jit_inline
 
+# logistic: where e^-z would overflow float32 / float64 (just below log(max))
+LOGISTIC_CAP_32, LOGISTIC_CAP_64 = 88.72, 709.78
+# exp: its input's bounds, just inside log(tiny) and log(max) of float32 / float64
+EXP_BOUNDS_32, EXP_BOUNDS_64 = (-87.0, 88.0), (-708.0, 709.0)
+
 
 @jit_inline
 def activate(buf, off, n, m, code):
@@ -86,7 +91,7 @@ def logistic(buf, start, end):
     # buffer's dtype (expf for float32). Where e^-z would overflow the dtype, e^z
     # instead: the same to within 1e-38 (float32) or 1e-308, where expit gives 0.
     one = buf.dtype.type(1)
-    cap = 88.72 if buf.itemsize == 4 else 709.78  # just below e^cap's overflow
+    cap = LOGISTIC_CAP_32 if buf.itemsize == 4 else LOGISTIC_CAP_64
     for q in range(uint64(start), uint64(end)):
         z = buf[q]
         if -z <= cap:
@@ -119,9 +124,8 @@ def leaky_relu(buf, start, end):
 def exp(buf, start, end):
     # Saturate at the dtype's finite range: e^z for z beyond log(max) would be inf
     # and for z below log(tiny) 0, which makes the Poisson loss y log(y / p)
-    # infinite; clipping keeps loss and gradient finite. (bounds just inside
-    # log(tiny) and log(max) of float32 and float64)
-    lo, hi = (-87.0, 88.0) if buf.itemsize == 4 else (-708.0, 709.0)
+    # infinite; clipping keeps loss and gradient finite
+    lo, hi = EXP_BOUNDS_32 if buf.itemsize == 4 else EXP_BOUNDS_64
     for q in range(uint64(start), uint64(end)):
         buf[q] = math.exp(min(max(buf[q], lo), hi))
 
