@@ -544,7 +544,10 @@ class BaseMLP(BaseEstimator):
         curve = np.empty(1 if one_by_one else min(self.max_iter, EPOCHS_CALL_MAX))
         state = protocol.progress(ints, floats, curve, np.empty_like(curve), best)
         bar = progress_bar(self.progress, self.max_iter, "epoch", type(self).__name__)
-        pace = Pace(curve.shape[0])
+        # (fits alike: one network shape and dtype, batch, rows, solver and validation)
+        alike = (tuple(net.layer_sizes), net.dtype, batch_size, n_train, optimizer.code,
+                 early_stopping, in_kernel)  # fmt: skip
+        pace = Pace(curve.shape[0], key=alike)
         event = fits.EPOCHS_DONE
         interrupted = False
         try:

@@ -106,11 +106,15 @@ class Pace:
     """How much of a fit the next call of a compiled loop runs (epochs, evaluations): as
     many as last about EPOCHS_CALL_S by the calls so far (at first one, then at most
     4 times as many as the last call), at most ``most``: Python gets control back
-    often enough to answer Ctrl-C."""
+    often enough to answer Ctrl-C.
 
-    def __init__(self, most):
-        self.most = most
-        self.n = 1
+    Fits of the same ``key`` (the same work per step: sizes, rows, batch, solver)
+    start where the last one ended, rather than at one: many fits alike (seeds,
+    ensembles, searches) then run in one or two calls each, not five or six."""
+
+    def __init__(self, most, key=None):
+        self.most, self.key = most, key
+        self.n = max(1, min(most, _LAST.get(key, 1)))
 
     def steps(self):
         return self.n
@@ -119,6 +123,13 @@ class Pace:
         if steps > 0:
             fit = int(EPOCHS_CALL_S * steps / seconds) if seconds > 0 else self.most
             self.n = max(1, min(self.most, fit, 4 * self.n))
+            if self.key is not None:
+                if len(_LAST) >= 256:  # (a bound: keys of fits long done)
+                    _LAST.clear()
+                _LAST[self.key] = self.n
+
+
+_LAST = {}  # Pace's last steps per call, by key
 
 
 # scipy's messages of the runs' ends (its L-BFGS-B's status and task codes)
@@ -141,7 +152,8 @@ def minimize_lbfgs(network, data, targets, rows, loss, work, max_iter, max_fun, 
     Ctrl-C raises KeyboardInterrupt, as in scikit-learn; ``bar`` gets each iteration."""
     opt = lbfgs.start(network.params, max_iter, max_fun, tol)
     net = network._net  # (writable: the run writes each point it evaluates there)
-    pace = Pace(opt.curve.shape[0])
+    alike = ("lbfgs", tuple(network.layer_sizes), network.dtype, rows.shape[0])
+    pace = Pace(opt.curve.shape[0], key=alike)
     ints, floats = opt.ints, opt.floats
     done = lbfgs.PAUSED
     while done == lbfgs.PAUSED:

@@ -165,6 +165,21 @@ def test_epochs_per_call_follow_the_time_they_take():
     assert one.steps() == 1
 
 
+def test_fits_alike_start_at_the_pace_the_last_one_reached():
+    from fastbp._solvers import Pace
+
+    first = Pace(most=1000, key="alike")
+    for _ in range(3):
+        first.took(0.0001 * first.steps(), first.steps())
+    assert first.steps() == 64
+    assert Pace(most=1000, key="alike").steps() == 64  # not 1
+    assert Pace(most=10, key="alike").steps() == 10  # never beyond its own most
+    assert Pace(most=1000, key="another").steps() == 1
+    slow = Pace(most=1000, key="alike")
+    slow.took(1.0, 64)  # slower now: the next fit alike starts lower
+    assert Pace(most=1000, key="alike").steps() == 1
+
+
 @pytest.mark.skipif(
     not hasattr(fits.run_epochs, "py_func"), reason="plain Python epochs take one per call"
 )
@@ -185,6 +200,13 @@ def test_a_whole_fit_runs_in_few_calls(monkeypatch):
         est = MLPClassifier(max_iter=400, tol=0, random_state=0).fit(X, y)
     assert est.n_iter_ == 400 and sum(calls) == 400
     assert len(calls) < 40, calls
+    calls.clear()  # the same fit again: it starts at the pace the first one reached
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = MLPClassifier(max_iter=400, tol=0, random_state=0).fit(X, y)
+    assert calls[0] > 1 and len(calls) < 10, calls
+    for a, b in zip(est.coefs_ + est.intercepts_, again.coefs_ + again.intercepts_):
+        assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
