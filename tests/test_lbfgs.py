@@ -113,6 +113,7 @@ def test_a_run_split_in_calls_is_the_same_run(monkeypatch):
     net, X, Y, alpha = _problem()
     whole = _run(net, X, Y, alpha, 40)
     monkeypatch.setattr(_solvers, "EPOCHS_CALL_S", 0.0)  # one evaluation per call
+    monkeypatch.setattr(_solvers, "_LAST", {})  # (from the first: no pace of the run before)
     calls = []
     real = lbfgs.run_lbfgs
 
