@@ -3,11 +3,13 @@
 Each batch is cut in two halves whose forward and backward passes run in a
 Numba ``prange`` (one half per thread), then the two gradients are summed and
 one SGD step is taken. Compared with fastbp's one-thread epoch on the same
-data. Measured on this 2-core machine (see bench/RESULTS.md): it does not pay,
-because waking the thread team for every minibatch costs about as much as the
-half it saves, and OpenBLAS's own threads then fight the Numba threads on large
-layers. fastbp therefore uses both cores through BLAS threads on large layers
-and through thread-parallel fits (bench/threads.py), not inside a minibatch.
+data. Measured on this 2-core machine (see bench/RESULTS.md): on small layers it
+does not pay (waking the thread team for every minibatch costs more than the half
+it saves), and on large ones OpenBLAS's own threads fight the Numba threads. And
+wherever it might pay, it changes the numbers: the gradient summed from two
+halves is not the one product scikit-learn computes. fastbp therefore uses both
+cores through BLAS threads on large layers and through thread-parallel fits
+(bench/threads.py, fit_many), not inside a minibatch.
 
 Both paths are timed twice: with OpenBLAS's default threads (one per core) and
 with BLAS limited to one thread (threadpoolctl), since on large layers the two
@@ -40,25 +42,25 @@ from fastbp._kernels.passes import batch_loss_grad
 
 
 @njit(parallel=True, nogil=True)
-def split_epoch(data, targets, rows, batch, net, halves, grad, velocity, lr, totals):
-    """Each batch's two halves in two threads (``halves``: their work buffers)."""
+def split_epoch(data, targets, rows, batch, net, first, second, grad, velocity, lr, totals):
+    """Each batch's two halves in two threads (``first``, ``second``: their work buffers)."""
     accumulated = 0.0
     for start in range(0, rows.shape[0], batch):
         n = min(batch, rows.shape[0] - start)
         half = (n + 1) // 2
         for h in prange(2):
-            first = start + h * half
+            begin = start + h * half
             size = half if h == 0 else n - half
-            work = halves[h]
+            work = first if h == 0 else second
             work.grad[:] = 0
             totals[h] = 0.0
             if size > 0:
                 totals[h] = batch_loss_grad(
-                    data, targets, rows, first, size, net, work, SQUARED_ERROR, False
+                    data, targets, rows, begin, size, net, work, SQUARED_ERROR, False
                 )
         for q in range(grad.shape[0]):
-            grad[q] = halves[0].grad[q] + halves[1].grad[q]
-        reg = finish_gradient(net.params, grad, halves[0].table[0, B_OFF], 0.0, float(n))
+            grad[q] = first.grad[q] + second.grad[q]
+        reg = finish_gradient(net.params, grad, first.table[0, B_OFF], 0.0, float(n))
         accumulated += ((totals[0] + totals[1]) / n + reg) * n
         sgd_step(net.params, grad, velocity, lr, 0.0, False)
     return accumulated
@@ -85,14 +87,15 @@ def measure():
         net = Network(sizes, "relu", random_state=0)
         data, targets = protocol.data(X, np.float64), protocol.targets(Y, sw)
 
-        halves = tuple(protocol.work(net.layer_sizes, (batch + 1) // 2, np.float64) for _ in "ab")
+        halves = [protocol.work(net.layer_sizes, (batch + 1) // 2, np.float64) for _ in "ab"]
         grad, velocity, totals = np.zeros(net.params.size), np.zeros(net.params.size), np.zeros(2)
-        split_args = (data, targets, rows, batch, net._net, halves, grad, velocity, 0.01, totals)
+        loss = protocol.loss(SQUARED_ERROR)
+        split_args = (data, targets, rows, batch, net._net, *halves, grad, velocity, 0.01, totals)
         run_split = lambda args=split_args: split_epoch(*args)  # noqa: E731
 
         v = np.zeros((1, net.params.size))
         epoch_args = (data, targets, rows, net._net, protocol.work(net.layer_sizes, batch,
-                      np.float64), protocol.loss(SQUARED_ERROR), protocol.moments(v),
+                      np.float64), loss, protocol.moments(v),
                       protocol.step(SGD, 0.01))  # fmt: skip
         run_whole = lambda args=epoch_args: run_epoch(*args)  # noqa: E731
         r = results[f"{name} {'-'.join(map(str, sizes))}, batch {batch}"] = {}
