@@ -10,7 +10,9 @@ in LLVM's IR: the same sums and the same maximum, bit for bit, on any machine
 
 ``dot`` adds the lanes as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), then
 the last n % 8 terms one by one. Under NUMBA_DISABLE_JIT both are the same
-reductions in Python loops (``_python_dot``, ``_python_max_abs``).
+reductions in Python loops (``_python_dot``, ``_python_max_abs``). ``update_dot``
+also updates the vector it takes a dot product with, in the same pass: the
+two-loop recursion's step.
 """
 
 from llvmlite import ir
@@ -123,8 +125,8 @@ def _dot_codegen(context, builder, sig, args):
     pa, pb = _pointer(context, builder, sig, args, 0, 1), _pointer(context, builder, sig, args, 2, 3)
     n = context.cast(builder, args[4], sig.args[4], types.intp)
 
-    def term(i, vector_type):  # a[i:] . b[i:] over one block (or one value)
-        return builder.fmul(_load(builder, pa, i, vector_type), _load(builder, pb, i, vector_type))
+    def term(i, ty):  # a[i:] * b[i:], one block (or one value)
+        return builder.fmul(_load(builder, pa, i, ty), _load(builder, pb, i, ty))
 
     return _sum(context, builder, n, term)
 
@@ -135,20 +137,72 @@ def _update_dot_codegen(scaled):
         u, v = _pointer(context, builder, sig, args, 2, 3), _pointer(context, builder, sig, args, 6, 7)
         n = context.cast(builder, args[8], sig.args[8], types.intp)
 
-        def term(i, vector_type):  # the update of out[i:] (one block or one value), times v
+        def term(i, ty):  # the update of out[i:] (one block or one value), times v
             c, divisor = args[4], args[5]
-            if isinstance(vector_type, ir.VectorType):
-                c, divisor = _splat(builder, c, vector_type), _splat(builder, divisor, vector_type)
-            new = builder.fadd(_load(builder, src, i, vector_type),
-                               builder.fmul(_load(builder, u, i, vector_type), c))  # fmt: skip
+            if isinstance(ty, ir.VectorType):
+                c, divisor = _splat(builder, c, ty), _splat(builder, divisor, ty)
+            new = builder.fadd(_load(builder, src, i, ty), builder.fmul(_load(builder, u, i, ty), c))
             if scaled:
                 new = builder.fdiv(new, divisor)
-            _store(builder, new, out, i, vector_type)
-            return builder.fmul(_load(builder, v, i, vector_type), new)
+            _store(builder, new, out, i, ty)
+            return builder.fmul(_load(builder, v, i, ty), new)
 
         return _sum(context, builder, n, term)
 
     return codegen
+
+
+def _max_abs_codegen(context, builder, sig, args):
+    pa = _pointer(context, builder, sig, args, 0)
+    n = context.cast(builder, args[1], sig.args[1], types.intp)
+
+    def term(i, ty):
+        fabs = _fabs(builder, ty, "v8f64" if isinstance(ty, ir.VectorType) else "f64")
+        return builder.call(fabs, [_load(builder, pa, i, ty)])
+
+    def larger(top, a):  # an ordered compare: a NaN never wins
+        return builder.select(builder.fcmp_ordered(">", a, top), a, top)
+
+    def fold(lanes):  # (each lane >= 0 and not NaN)
+        top = lanes[0]
+        for lane in lanes[1:]:
+            top = larger(top, lane)
+        return top
+
+    return _reduce(context, builder, n, term, larger, fold)
+
+
+def _sum(context, builder, n, term):
+    """The sum of the terms, lane by lane (each term's multiply and the add never fused:
+    no fastmath), the lanes added pairwise, then the last n % 8 terms in order."""
+
+    def pairwise(lanes):
+        while len(lanes) > 1:
+            lanes = [builder.fadd(lanes[j], lanes[j + 1]) for j in range(0, len(lanes), 2)]
+        return lanes[0]
+
+    return _reduce(context, builder, n, term, builder.fadd, pairwise)
+
+
+def _reduce(context, builder, n, term, combine, fold):
+    """combine(acc, term(i, <8 x double>)) over the blocks of 8 in [0, n), lane by lane,
+    from zeros; fold(lanes) into one value; then combine(value, term(i, double)) over
+    the last n % 8, one by one."""
+    intp = context.get_value_type(types.intp)
+    vector = ir.VectorType(ir.DoubleType(), LANES)
+    lanes = ir.Constant(intp, LANES)
+    blocks = builder.udiv(n, lanes)  # n >= 0
+    acc = cgutils.alloca_once_value(builder, ir.Constant(vector, None))  # zeros
+    with cgutils.for_range(builder, blocks) as loop:
+        block = term(builder.mul(loop.index, lanes), vector)
+        builder.store(combine(builder.load(acc), block), acc)
+    v = builder.load(acc)
+    total = fold([builder.extract_element(v, ir.Constant(ir.IntType(32), j)) for j in range(LANES)])
+    total = cgutils.alloca_once_value(builder, total)
+    start, one = builder.mul(blocks, lanes), ir.Constant(intp, 1)
+    with cgutils.for_range_slice(builder, start, n, one, inc=True) as (i, _):
+        builder.store(combine(builder.load(total), term(i, ir.DoubleType())), total)
+    return builder.load(total)
 
 
 def _pointer(context, builder, sig, args, k, off=None):
@@ -159,78 +213,26 @@ def _pointer(context, builder, sig, args, k, off=None):
     return builder.gep(data, [context.cast(builder, args[off], sig.args[off], types.intp)])
 
 
-def _load(builder, pointer, i, vector_type):
+def _load(builder, pointer, i, ty):
     at = builder.gep(pointer, [i])
-    if isinstance(vector_type, ir.VectorType):
-        return builder.load(builder.bitcast(at, vector_type.as_pointer()), align=8)
+    if isinstance(ty, ir.VectorType):
+        return builder.load(builder.bitcast(at, ty.as_pointer()), align=8)
     return builder.load(at)
 
 
-def _store(builder, value, pointer, i, vector_type):
+def _store(builder, value, pointer, i, ty):
     at = builder.gep(pointer, [i])
-    if isinstance(vector_type, ir.VectorType):
-        builder.store(value, builder.bitcast(at, vector_type.as_pointer()), align=8)
+    if isinstance(ty, ir.VectorType):
+        builder.store(value, builder.bitcast(at, ty.as_pointer()), align=8)
     else:
         builder.store(value, at)
 
 
-def _splat(builder, value, vector_type):
-    vector = ir.Constant(vector_type, ir.Undefined)
+def _splat(builder, value, ty):
+    vector = ir.Constant(ty, ir.Undefined)
     for j in range(LANES):
         vector = builder.insert_element(vector, value, ir.Constant(ir.IntType(32), j))
     return vector
-
-
-def _sum(context, builder, n, term):
-    """The sum of term(i, <8 x double>) over the blocks of 8 in [0, n), lane by lane;
-    the lanes added pairwise, then term(i, double) over the last n % 8, one by one."""
-    intp = context.get_value_type(types.intp)
-    vector = ir.VectorType(ir.DoubleType(), LANES)
-    lanes = ir.Constant(intp, LANES)
-    blocks = builder.udiv(n, lanes)  # n >= 0
-    sums = cgutils.alloca_once_value(builder, ir.Constant(vector, None))  # zeros
-    with cgutils.for_range(builder, blocks) as loop:
-        # a multiply then an add, never fused (no fastmath): the scalar sums' bits
-        builder.store(builder.fadd(builder.load(sums), term(builder.mul(loop.index, lanes), vector)), sums)
-    v = builder.load(sums)
-    parts = [builder.extract_element(v, ir.Constant(ir.IntType(32), j)) for j in range(LANES)]
-    while len(parts) > 1:
-        parts = [builder.fadd(parts[j], parts[j + 1]) for j in range(0, len(parts), 2)]
-    total = cgutils.alloca_once_value(builder, parts[0])
-    start, one = builder.mul(blocks, lanes), ir.Constant(intp, 1)
-    with cgutils.for_range_slice(builder, start, n, one, inc=True) as (i, _):
-        builder.store(builder.fadd(builder.load(total), term(i, ir.DoubleType())), total)
-    return builder.load(total)
-
-
-def _max_abs_codegen(context, builder, sig, args):
-    intp = context.get_value_type(types.intp)
-    pa = context.make_array(sig.args[0])(context, builder, args[0]).data
-    n = context.cast(builder, args[1], sig.args[1], types.intp)
-    vector = ir.VectorType(ir.DoubleType(), LANES)
-    fabs = _fabs(builder, vector, "v8f64")
-    lanes = ir.Constant(intp, LANES)
-    blocks = builder.udiv(n, lanes)
-
-    def larger(a, top):  # an ordered compare: a NaN never wins
-        return builder.select(builder.fcmp_ordered(">", a, top), a, top)
-
-    tops = cgutils.alloca_once_value(builder, ir.Constant(vector, None))  # zeros
-    with cgutils.for_range(builder, blocks) as loop:
-        i = builder.mul(loop.index, lanes)
-        v = builder.load(builder.bitcast(builder.gep(pa, [i]), vector.as_pointer()), align=8)
-        builder.store(larger(builder.call(fabs, [v]), builder.load(tops)), tops)
-    v = builder.load(tops)
-    top = cgutils.alloca_once_value(builder, ir.Constant(ir.DoubleType(), 0.0))
-    for j in range(LANES):
-        lane = builder.extract_element(v, ir.Constant(ir.IntType(32), j))
-        builder.store(larger(lane, builder.load(top)), top)
-    scalar_fabs = _fabs(builder, ir.DoubleType(), "f64")
-    start, one = builder.mul(blocks, lanes), ir.Constant(intp, 1)
-    with cgutils.for_range_slice(builder, start, n, one, inc=True) as (i, _):
-        a = builder.call(scalar_fabs, [builder.load(builder.gep(pa, [i]))])
-        builder.store(larger(a, builder.load(top)), top)
-    return builder.load(top)
 
 
 def _fabs(builder, ty, suffix):
