@@ -55,4 +55,5 @@ def _layout_known():
     generator.random_sample(7)
     bit_generator = generator._bit_generator
     state, known = _state_words(bit_generator), bit_generator.state["state"]
-    return bool(np.array_equal(state[:STATE_WORDS], known["key"]) and state[STATE_WORDS] == known["pos"])
+    key, pos = state[:STATE_WORDS], state[STATE_WORDS]
+    return bool(np.array_equal(key, known["key"]) and pos == known["pos"])

@@ -122,9 +122,7 @@ def test_parameters_checked_after_valid_ones(params):
         fastbp.MLPClassifier(**kwargs).fit(X, y)
 
 
-@pytest.mark.parametrize(
-    "seed", [0, 1, 42, 2**32 - 1, True, np.int64(7), np.uint32(9), np.int8(3)]
-)
+@pytest.mark.parametrize("seed", [0, 1, 42, 2**32 - 1, True, np.int64(7), np.uint32(9), np.int8(3)])
 def test_random_state_is_check_random_states_generator(seed):
     """The same state and the same draws as scikit-learn's RandomState(seed)."""
     ours, theirs = _inputs.random_state(seed), check_random_state(seed)

@@ -15,6 +15,8 @@ also updates the vector it takes a dot product with, in the same pass: the
 two-loop recursion's step.
 """
 
+from functools import partial
+
 from llvmlite import ir
 from numba import config, types
 from numba.core import cgutils
@@ -122,7 +124,8 @@ def _max_abs_lanes(typingctx, a, n):
 
 
 def _dot_codegen(context, builder, sig, args):
-    pa, pb = _pointer(context, builder, sig, args, 0, 1), _pointer(context, builder, sig, args, 2, 3)
+    at = partial(_pointer, context, builder, sig, args)
+    pa, pb = at(0, 1), at(2, 3)
     n = context.cast(builder, args[4], sig.args[4], types.intp)
 
     def term(i, ty):  # a[i:] * b[i:], one block (or one value)
@@ -133,15 +136,16 @@ def _dot_codegen(context, builder, sig, args):
 
 def _update_dot_codegen(scaled):
     def codegen(context, builder, sig, args):
-        out, src = _pointer(context, builder, sig, args, 0), _pointer(context, builder, sig, args, 1)
-        u, v = _pointer(context, builder, sig, args, 2, 3), _pointer(context, builder, sig, args, 6, 7)
+        at = partial(_pointer, context, builder, sig, args)
+        out, src, u, v = at(0), at(1), at(2, 3), at(6, 7)
         n = context.cast(builder, args[8], sig.args[8], types.intp)
 
         def term(i, ty):  # the update of out[i:] (one block or one value), times v
             c, divisor = args[4], args[5]
             if isinstance(ty, ir.VectorType):
                 c, divisor = _splat(builder, c, ty), _splat(builder, divisor, ty)
-            new = builder.fadd(_load(builder, src, i, ty), builder.fmul(_load(builder, u, i, ty), c))
+            step = builder.fmul(_load(builder, u, i, ty), c)
+            new = builder.fadd(_load(builder, src, i, ty), step)
             if scaled:
                 new = builder.fdiv(new, divisor)
             _store(builder, new, out, i, ty)
