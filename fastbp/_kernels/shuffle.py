@@ -27,10 +27,18 @@ _MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
 
 @jit_internal
 def _twist(key):
-    """The next 624 state words (MT19937's generation step), in place."""
-    for i in range(_N):
-        y = (int64(key[i]) & _UPPER) | (int64(key[(i + 1) % _N]) & _LOWER)
-        key[i] = int64(key[(i + _M) % _N]) ^ (y >> 1) ^ (_MATRIX_A if y & 1 else 0)
+    """The next 624 state words (MT19937's generation step), in place: word i from
+    words i, i + 1 and i + 397 (mod 624), in order. Split where the indices wrap, so
+    that each part has no modulo and no branch and compiles to vector code; the
+    words read are the same (below 227 the old i + 397, above it the new)."""
+    for i in range(_N - _M):
+        y = (int64(key[i]) & _UPPER) | (int64(key[i + 1]) & _LOWER)
+        key[i] = int64(key[i + _M]) ^ (y >> 1) ^ ((y & 1) * _MATRIX_A)
+    for i in range(_N - _M, _N - 1):
+        y = (int64(key[i]) & _UPPER) | (int64(key[i + 1]) & _LOWER)
+        key[i] = int64(key[i + _M - _N]) ^ (y >> 1) ^ ((y & 1) * _MATRIX_A)
+    y = (int64(key[_N - 1]) & _UPPER) | (int64(key[0]) & _LOWER)
+    key[_N - 1] = int64(key[_M - 1]) ^ (y >> 1) ^ ((y & 1) * _MATRIX_A)
 
 
 @jit_internal
