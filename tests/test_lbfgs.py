@@ -195,7 +195,7 @@ def _two_loop(g, S, Y, rho, head, col, theta):
 
 @numba.njit
 def _reductions(a, a_off, b, b_off, n):
-    return vectors.dot(a, a_off, b, b_off, n), vectors.max_abs(a[a_off:], n)
+    return vectors.dot(a, a_off, b, b_off, n), vectors.max_abs(a[a_off : a_off + n])
 
 
 def test_the_vector_reductions_give_the_plain_loops_numbers():

@@ -102,7 +102,7 @@ def advance(opt):
     while True:
         phase = ints[PHASE]
         if phase == CHECK_START:
-            floats[SBGNRM] = max_abs(opt.g, opt.g.shape[0])
+            floats[SBGNRM] = max_abs(opt.g)
             if floats[SBGNRM] <= opt.pgtol:
                 _finish(ints, CONVERGENCE, NORM_OF_GRADIENT)
             else:
@@ -310,7 +310,7 @@ def _new_iterate(opt):
     """scipy's loop's count and limits at a new iterate, then L-BFGS-B's tests and update."""
     ints, floats = opt.ints, opt.floats
     ints[ITER] += 1
-    floats[SBGNRM] = max_abs(opt.g, opt.g.shape[0])
+    floats[SBGNRM] = max_abs(opt.g)
     ints[N_ITER] += 1
     if ints[N_CURVE] < opt.curve.shape[0]:  # (the losses of this call's iterations)
         opt.curve[ints[N_CURVE]] = floats[F]

@@ -18,7 +18,7 @@ the first (timings: DESIGN.md).
 
 from numba import int64
 
-from .config import jit, jit_internal
+from .config import jit, jit_inline, jit_internal
 
 _N, _M = 624, 397  # MT19937's state words and its middle word offset
 STATE_WORDS = _N
@@ -29,16 +29,20 @@ _MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
 def _twist(key):
     """The next 624 state words (MT19937's generation step), in place: word i from
     words i, i + 1 and i + 397 (mod 624), in order. Split where the indices wrap, so
-    that each part has no modulo and no branch and compiles to vector code; the
-    words read are the same (below 227 the old i + 397, above it the new)."""
+    that each part has no modulo and compiles to vector code; the words read are the
+    same (below 227 the old i + 397, above it the new)."""
     for i in range(_N - _M):
-        y = (int64(key[i]) & _UPPER) | (int64(key[i + 1]) & _LOWER)
-        key[i] = int64(key[i + _M]) ^ (y >> 1) ^ ((y & 1) * _MATRIX_A)
+        _next_word(key, i, i + 1, i + _M)
     for i in range(_N - _M, _N - 1):
-        y = (int64(key[i]) & _UPPER) | (int64(key[i + 1]) & _LOWER)
-        key[i] = int64(key[i + _M - _N]) ^ (y >> 1) ^ ((y & 1) * _MATRIX_A)
-    y = (int64(key[_N - 1]) & _UPPER) | (int64(key[0]) & _LOWER)
-    key[_N - 1] = int64(key[_M - 1]) ^ (y >> 1) ^ ((y & 1) * _MATRIX_A)
+        _next_word(key, i, i + 1, i + _M - _N)
+    _next_word(key, _N - 1, 0, _M - 1)
+
+
+@jit_inline
+def _next_word(key, i, j, k):
+    """key[i] from key[i], key[j] = key[i + 1] and key[k] = key[i + 397] (mod 624)."""
+    y = (int64(key[i]) & _UPPER) | (int64(key[j]) & _LOWER)
+    key[i] = int64(key[k]) ^ (y >> 1) ^ ((y & 1) * _MATRIX_A)  # (no branch on the low bit)
 
 
 @jit_internal

@@ -24,7 +24,7 @@ from numba.extending import intrinsic
 
 from .config import jit_inline
 
-LANES = 8  # (_fabs's vector suffix, v8f64, says 8 too)
+LANES = 8
 
 
 @jit_inline
@@ -34,9 +34,9 @@ def dot(a, a_off, b, b_off, n):
 
 
 @jit_inline
-def max_abs(a, n):
-    """max |a_i| over a[:n], NaN ignored, 0 for none (C's fmax over the terms from 0)."""
-    return _max_abs_lanes(a, n)
+def max_abs(a):
+    """max |a_i|, NaN ignored, 0 for none (C's fmax over the terms from 0)."""
+    return _max_abs_lanes(a, a.shape[0])
 
 
 @jit_inline
@@ -54,9 +54,8 @@ def update_scale_dot(out, src, u, u_off, c, divisor, v, v_off, n):
 
 
 def _python_update_dot(out, src, u, u_off, c, v, v_off, n):
-    for i in range(n):
-        out[i] = src[i] + u[u_off + i] * c
-    return _python_dot(v, v_off, out, 0, n)
+    # (x / 1.0 is x, NaN and infinities included)
+    return _python_update_scale_dot(out, src, u, u_off, c, 1.0, v, v_off, n)
 
 
 def _python_update_scale_dot(out, src, u, u_off, c, divisor, v, v_off, n):
@@ -79,9 +78,9 @@ def _python_dot(a, a_off, b, b_off, n):
     return total
 
 
-def _python_max_abs(a, n):
+def _python_max_abs(a):
     top = 0.0
-    for i in range(n):
+    for i in range(a.shape[0]):
         if abs(a[i]) > top:  # False for NaN
             top = abs(a[i])
     return top
@@ -139,15 +138,17 @@ def _update_dot_codegen(scaled):
         at = partial(_pointer, context, builder, sig, args)
         out, src, u, v = at(0), at(1), at(2, 3), at(6, 7)
         n = context.cast(builder, args[8], sig.args[8], types.intp)
+        # c and the divisor, as one value and as a vector of them (made before the loop)
+        vector = ir.VectorType(ir.DoubleType(), LANES)
+        c, divisor = ({False: x, True: _splat(builder, x, vector)} for x in args[4:6])
 
         def term(i, ty):  # the update of out[i:] (one block or one value), times v
-            c, divisor = args[4], args[5]
-            if isinstance(ty, ir.VectorType):
-                c, divisor = _splat(builder, c, ty), _splat(builder, divisor, ty)
-            step = builder.fmul(_load(builder, u, i, ty), c)
-            new = builder.fadd(_load(builder, src, i, ty), step)
+            lanes = isinstance(ty, ir.VectorType)
+            new = builder.fadd(
+                _load(builder, src, i, ty), builder.fmul(_load(builder, u, i, ty), c[lanes])
+            )
             if scaled:
-                new = builder.fdiv(new, divisor)
+                new = builder.fdiv(new, divisor[lanes])
             _store(builder, new, out, i, ty)
             return builder.fmul(_load(builder, v, i, ty), new)
 
@@ -161,8 +162,7 @@ def _max_abs_codegen(context, builder, sig, args):
     n = context.cast(builder, args[1], sig.args[1], types.intp)
 
     def term(i, ty):
-        fabs = _fabs(builder, ty, "v8f64" if isinstance(ty, ir.VectorType) else "f64")
-        return builder.call(fabs, [_load(builder, pa, i, ty)])
+        return builder.call(_fabs(builder, ty), [_load(builder, pa, i, ty)])
 
     def larger(top, a):  # an ordered compare: a NaN never wins
         return builder.select(builder.fcmp_ordered(">", a, top), a, top)
@@ -239,7 +239,9 @@ def _splat(builder, value, ty):
     return vector
 
 
-def _fabs(builder, ty, suffix):
+def _fabs(builder, ty):
+    """LLVM's fabs for ``ty``, a double or a vector of them."""
+    suffix = f"v{ty.count}f64" if isinstance(ty, ir.VectorType) else "f64"
     fnty = ir.FunctionType(ty, [ty])
     return cgutils.get_or_insert_function(builder.module, fnty, "llvm.fabs." + suffix)
 
