@@ -154,7 +154,7 @@ def test_a_failing_member_raises_its_error_and_the_others_are_whole():
     members than cores, each long enough that some wait when the error comes."""
     Xl = np.random.RandomState(1).normal(size=(3000, 6))
     yl = Xl[:, :2].sum(axis=1)
-    long = dict(hidden_layer_sizes=(32,), max_iter=150, tol=0.0, n_iter_no_change=10**9)
+    long = dict(hidden_layer_sizes=(32,), max_iter=300, tol=0.0, n_iter_no_change=10**9)
     good = [fastbp.MLPRegressor(random_state=k, **long) for k in range(5)]
     bad = fitted(fastbp.MLPRegressor(hidden_layer_sizes=(4,), random_state=9, max_iter=2), X, Y_REG)
     bad.set_params(alpha=-1.0)

@@ -26,12 +26,21 @@ from .activations import backprop_derivative
 from .blas import matmul
 from .config import BLAS_MIN_FLOPS, jit_inline, jit_internal
 from .layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
+from .products import fits, small_matmul
 
 
 @jit_inline
-def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate):
-    """gW (+)= A^T @ D and gb (+)= column sums of D; ``tmp`` is scratch for BLAS."""
-    if n * k * m >= BLAS_MIN_FLOPS:
+def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate, own):
+    """gW (+)= A^T @ D and gb (+)= column sums of D; ``tmp`` is scratch for the products;
+    ``own`` as in ``forward.affine``."""
+    if n * k * m >= BLAS_MIN_FLOPS and own and fits(k, m, n):
+        # (one call for both: each call is a copy of the products' code)
+        out, o_off = (tmp, 0) if accumulate else (grad, w_off)
+        small_matmul(True, False, k, m, n, acts, a_off, deltas, d_off, out, o_off, tmp)
+        if accumulate:
+            for q in range(uint64(k) * uint64(m)):
+                grad[uint64(w_off) + q] += tmp[q]
+    elif n * k * m >= BLAS_MIN_FLOPS:
         # when accumulating, into tmp first (as many roundings as without: the
         # product, then one addition)
         if accumulate:
@@ -80,10 +89,13 @@ def weight_grad_loops(acts, a_off, deltas, d_off, grad, w_off, n, k, m, accumula
 
 
 @jit_inline
-def backprop_messages(deltas, d_off, params, w_off, dp_off, n, k, m):
+def backprop_messages(deltas, d_off, params, w_off, dp_off, n, k, m, own, tmp):
     """D_prev = D @ W^T (D = deltas[d_off:] (n, m), D_prev = deltas[dp_off:] (n, k)):
-    the summed backward message into each neuron."""
-    if n * k * m >= BLAS_MIN_FLOPS:
+    the summed backward message into each neuron. ``own``, ``tmp``: as in
+    ``forward.affine``."""
+    if n * k * m >= BLAS_MIN_FLOPS and own and fits(n, k, m):
+        small_matmul(False, True, n, k, m, deltas, d_off, params, w_off, deltas, dp_off, tmp)
+    elif n * k * m >= BLAS_MIN_FLOPS:
         messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m)
     else:
         messages_loops(deltas, d_off, params, w_off, dp_off, n, k, m)
@@ -121,12 +133,11 @@ def backward_pass(net, work, n, accumulate):
             table[l, IN_OFF],
             table[l, W_OFF],
         )
-        weight_grad(
-            acts, a_off, deltas, d_off, grad, w_off, table[l, B_OFF], n, k, m, work.tmp, accumulate
-        )
-        if l > 0:
+        b_off, own, tmp = table[l, B_OFF], work.own_products, work.tmp
+        weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate, own)
+        if l > 0:  # (tmp is free again: the weight gradient is in grad)
             dp_off = table[l - 1, DELTA_OFF]
-            backprop_messages(deltas, d_off, net.params, w_off, dp_off, n, k, m)
+            backprop_messages(deltas, d_off, net.params, w_off, dp_off, n, k, m, own, tmp)
             backprop_derivative(acts, a_off, deltas, dp_off, n * k, net.hidden)
 
 

@@ -13,14 +13,19 @@ from .activations import activate
 from .blas import matmul
 from .config import BLAS_MIN_FLOPS, jit_inline, jit_internal
 from .layout import B_OFF, FAN_IN, FAN_OUT, IN_OFF, OUT_OFF, W_OFF
+from .products import fits, small_matmul
 
 
 @jit_inline
-def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m):
+def affine(acts, a_off, z_off, params, w_off, b_off, n, k, m, own, tmp):
     """Z = A @ W + b: A = acts[a_off:] (n, k), W = params[w_off:] (k, m), b = params[b_off:],
-    Z = acts[z_off:] (n, m)."""
+    Z = acts[z_off:] (n, m). ``own``: small products in BLAS's order without BLAS
+    (``products``); ``tmp``: scratch for them."""
     if n * k * m >= BLAS_MIN_FLOPS:
-        product_blas(acts, a_off, z_off, params, w_off, n, k, m)
+        if own and fits(n, m, k):
+            small_matmul(False, False, n, m, k, acts, a_off, params, w_off, acts, z_off, tmp)
+        else:
+            product_blas(acts, a_off, z_off, params, w_off, n, k, m)
     else:
         product_loops(acts, a_off, z_off, params, w_off, n, k, m)
     add_bias(acts, z_off, params, b_off, n, m)
@@ -63,11 +68,12 @@ def add_bias(acts, z_off, params, b_off, n, m):
 @jit_internal
 def forward_pass(net, work, n):
     """Propagate the ``n`` input rows already in layer 0 of ``work.acts`` to the output."""
-    table, acts, params = work.table, work.acts, net.params
+    table, acts, params, own = work.table, work.acts, net.params, work.own_products
     last = table.shape[0] - 1
     for l in range(last + 1):
         k, m, z_off = table[l, FAN_IN], table[l, FAN_OUT], table[l, OUT_OFF]
-        affine(acts, table[l, IN_OFF], z_off, params, table[l, W_OFF], table[l, B_OFF], n, k, m)
+        w_off, b_off = table[l, W_OFF], table[l, B_OFF]
+        affine(acts, table[l, IN_OFF], z_off, params, w_off, b_off, n, k, m, own, work.tmp)
         activate(acts, z_off, n, m, net.hidden if l < last else net.output)
 
 

@@ -37,7 +37,9 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from .config import BLAS_MIN_FLOPS
 from .layout import layer_table
+from .products import available
 
 Data = namedtuple("Data", "dense values indices indptr")
 Data.__doc__ = """X's rows. Dense: ``dense`` (n, n_features) C-ordered, the rest empty.
@@ -50,10 +52,11 @@ Net = namedtuple("Net", "params hidden output")
 Net.__doc__ = """The flat parameter buffer (all coefs, then all intercepts: ``layout``)
 and the codes of the hidden and output activations."""
 
-Work = namedtuple("Work", "table cap acts deltas grad tmp")
+Work = namedtuple("Work", "table cap acts deltas grad tmp own_products")
 Work.__doc__ = """For batches of up to ``cap`` rows: the layer table (``layout``), the
-activations and deltas of every layer, a gradient laid out like the params, and
-scratch space as large as the largest weight matrix."""
+activations and deltas of every layer, a gradient laid out like the params,
+scratch space as large as the largest weight matrix, and whether small products
+are computed in BLAS's order without BLAS (``products``)."""
 
 Loss = namedtuple("Loss", "code alpha scale")
 Loss.__doc__ = """The loss's code, the L2 penalty alpha, and the factor applied to the
@@ -161,13 +164,18 @@ def work(sizes, cap, dtype):
     """New work buffers for batches of up to ``cap`` rows of a network of ``sizes``."""
     sizes = np.asarray(sizes, dtype=np.int64)
     n_params = int((sizes[:-1] * sizes[1:]).sum() + sizes[1:].sum())
+    largest = int((sizes[:-1] * sizes[1:]).max())
+    # (which BLAS is loaded is found once per process, in milliseconds: not for
+    # networks whose kernels make no BLAS call)
+    own = np.dtype(dtype) == np.float64 and cap * largest >= BLAS_MIN_FLOPS and available()
     return Work(
         layer_table(sizes, cap),
         int(cap),
         np.empty(cap * int(sizes.sum()), dtype=dtype),
         np.empty(cap * int(sizes[1:].sum()), dtype=dtype),
         np.empty(n_params, dtype=dtype),
-        np.empty(int((sizes[:-1] * sizes[1:]).max()), dtype=dtype),
+        np.empty(largest, dtype=dtype),
+        bool(own),
     )
 
 

@@ -1,0 +1,335 @@
+"""Small float64 matrix products in OpenBLAS's own order, without calling BLAS.
+
+scikit-learn's products are NumPy's, that is OpenBLAS's dgemm. On the small layers
+of small data sets (iris: 150 x 4 x 100) most of BLAS's time is its fixed cost per
+call and the packing of both operands, and products whose C has 3 columns run on
+its narrowest kernels. Here such products are computed with the same operations
+in the same order as OpenBLAS's Haswell kernel (dgemm_kernel_4x8_haswell.S), so
+with the same bits, from the operands where they lie:
+
+- each entry of C is one chain of fused multiply-adds over k in order, from +0:
+  C[i, j] = fma(A[i, k-1], B[k-1, j], ... fma(A[i, 0], B[0, j], 0));
+- but for the last row of C when C has an odd number of rows (OpenBLAS's "N"
+  tail of one), whose entries in the blocks of 4 columns sum in 4 chains: term p
+  of the first k - k % 8 into chain p % 4, the rest into chain 0, then
+  (c0 + c1) + (c2 + c3); its last n % 4 entries are one chain again.
+
+That holds while OpenBLAS takes each product in one block and on one thread:
+k <= 256 (DGEMM_DEFAULT_Q; longer sums are split and the parts added) and
+m * n * k <= 4 * 65536 (below that OpenBLAS never splits a product across
+threads, whatever their number), and for products that are a gemm, not a gemv
+(m, n >= 2). Whether the loaded OpenBLAS runs that kernel is decided once per
+process (``available``: both NumPy's and scipy's OpenBLAS on their Haswell
+kernels) and handed to the kernels as ``Work.own_products``; float32 products
+(sgemm's kernel has other tails) always go to BLAS. tests/test_products.py
+compares these products with NumPy's on thousands of shapes.
+
+The work is done by register tiles written in LLVM's IR (``_tile``): R rows of
+C by V vectors of W lanes, held in registers over the whole sum. Where C has 4
+columns or more the lanes run along C's rows; where it has 2 or 3 and A is
+stored transposed (the weight gradient A^T D of a 3-class output layer) they
+run down its columns. A product A @ B^T (the backward messages D W^T) first
+writes B^T into the scratch buffer.
+"""
+
+from llvmlite import ir
+from numba import config, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .config import jit_inline
+from .vectors import _load, _pointer, _store
+
+MAX_K = 256
+MAX_MNK = 4 * 65536
+_FLOATS = {types.float64: ir.DoubleType(), types.float32: ir.FloatType()}
+
+
+@jit_inline
+def fits(m, n, k):
+    """Whether OpenBLAS computes the m x n x k product C as described above."""
+    return m >= 2 and n >= 2 and k <= MAX_K and m * n * k <= MAX_MNK
+
+
+@jit_inline
+def small_matmul(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off, tmp):
+    """C = op(A) @ op(B) as ``blas.matmul`` takes them, in OpenBLAS's order (``fits``
+    must hold; float64). ``tmp`` is scratch of at least n * k entries when trans_b."""
+    if trans_b:  # op(B) = B^T, B stored n x k: written out k x n
+        for j in range(n):
+            for p in range(k):
+                tmp[p * n + j] = b[b_off + j * k + p]
+    # (one call for both: each call is a copy of every tile)
+    B, B_off = (tmp, 0) if trans_b else (b, b_off)
+    # op(A)[i, p] = a[a_off + i * a_row + p * a_col]
+    a_row, a_col = (1, m) if trans_a else (k, 1)
+    even = m - m % 2
+    if trans_a and n < 4:
+        _down_columns(even, n, k, a, a_off, m, B, B_off, c, c_off)
+    else:
+        i = 0
+        while i + 4 <= even:
+            _four_rows(i, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
+            i += 4
+        if i < even:
+            _two_rows(i, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
+    if even < m:
+        _last_row(m - 1, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
+
+
+@jit_inline
+def _four_rows(i, n, k, a, a_off, a_row, a_col, b, b_off, c, c_off):
+    """C's rows i .. i + 3, lanes along each row (B stored k x n)."""
+    y, j = a_off + i * a_row, 0
+    while j + 8 <= n:
+        _tile_4x2x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+        j += 8
+    if j + 4 <= n:
+        _tile_4x1x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+        j += 4
+    if j + 2 <= n:
+        _tile_4x1x2(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+        j += 2
+    if j < n:
+        _tile_4x1x1(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+
+
+@jit_inline
+def _two_rows(i, n, k, a, a_off, a_row, a_col, b, b_off, c, c_off):
+    """C's rows i and i + 1, as ``_four_rows``."""
+    y, j = a_off + i * a_row, 0
+    while j + 8 <= n:
+        _tile_2x2x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+        j += 8
+    if j + 4 <= n:
+        _tile_2x1x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+        j += 4
+    if j + 2 <= n:
+        _tile_2x1x2(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+        j += 2
+    if j < n:
+        _tile_2x1x1(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
+
+
+@jit_inline
+def _down_columns(rows, n, k, a, a_off, m, b, b_off, c, c_off):
+    """C's first ``rows`` rows (even) of n = 2 or 3 columns, A stored k x m: lanes
+    down C's columns, A's rows read as vectors, one tile row per column of C."""
+    i = 0
+    while i + 8 <= rows:
+        if n == 3:
+            _tile_3x2x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
+        else:
+            _tile_2x2x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
+        i += 8
+    if i + 4 <= rows:
+        if n == 3:
+            _tile_3x1x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
+        else:
+            _tile_2x1x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
+        i += 4
+    if i < rows:  # two rows left
+        if n == 3:
+            _tile_3x1x2(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
+        else:
+            _tile_2x1x2(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
+
+
+@jit_inline
+def _last_row(i, n, k, a, a_off, a_row, a_col, b, b_off, c, c_off):
+    """C's row i, the last of an odd number: OpenBLAS's 4 x 1 tail on the blocks of 4
+    columns, then its 2 x 1 and 1 x 1 tails, one chain each."""
+    y = a_off + i * a_row
+    n4 = n - n % 4
+    for j in range(0, n4, 4):
+        _row_of_4(k, b, b_off + j, n, a, y, a_col, c, c_off + i * n + j)
+    for j in range(n4, n):
+        s = 0.0
+        for p in range(k):
+            s = _fma(a[y + p * a_col], b[b_off + p * n + j], s)
+        c[c_off + i * n + j] = s
+
+
+@intrinsic
+def _fma(typingctx, x, y, z):
+    """x * y + z rounded once (LLVM's fma, a machine instruction where there is one)."""
+    f8 = types.float64
+
+    def codegen(context, builder, sig, args):
+        values = [context.cast(builder, v, t, f8) for v, t in zip(args, sig.args)]
+        f = ir.DoubleType()
+        fnty = ir.FunctionType(f, [f] * 3)
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.f64")
+        return builder.call(fn, values)
+
+    return f8(x, y, z), codegen
+
+
+def _tile_typing(R, V, W):
+    def typing(typingctx, k, x, x_off, x_step, y, y_off, y_row, y_step, c, c_off, c_row, c_lane):
+        # (float32 too, empty: kernels of either dtype compile the same calls)
+        arrays = (x, y, c)
+        if not all(
+            isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" for t in arrays
+        ) or any(t.dtype not in _FLOATS or t.dtype != x.dtype for t in arrays):
+            return None
+        sig = types.none(k, x, x_off, x_step, y, y_off, y_row, y_step, c, c_off, c_row, c_lane)
+        return sig, _tile_codegen(R, V, W)
+
+    return typing
+
+
+def _tile_codegen(R, V, W):
+    """An R x (V * W) tile of C, its R * V vectors of W lanes kept in registers:
+
+        acc[r][v] = fma(y[y_off + r * y_row + p * y_step], x[x_off + p * x_step + v * W:][:W],
+                        acc[r][v])    for p = 0 .. k - 1, from +0,
+
+    then lane l of acc[r][v] stored at c[c_off + r * c_row + (v * W + l) * c_lane]
+    (as vectors when c_lane is 1)."""
+
+    def codegen(context, builder, sig, args):
+        if sig.args[1].dtype != types.float64:  # never run: float32 products are BLAS's
+            return context.get_dummy_value()
+
+        def integer(j):
+            return context.cast(builder, args[j], sig.args[j], types.intp)
+
+        intp = context.get_value_type(types.intp)
+        vector, fma = _vector_fma(builder, sig.args[1].dtype, W)
+        k, x_step, y_row, y_step, c_row, c_lane = (integer(j) for j in (0, 3, 6, 7, 10, 11))
+        x, y, c = (_pointer(context, builder, sig, args, j, j + 1) for j in (1, 4, 8))
+        acc = [
+            [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(V)]
+            for _ in range(R)
+        ]
+        with cgutils.for_range(builder, k) as loop:
+            at_x = builder.mul(loop.index, x_step)
+            xs = [
+                _load(builder, x, builder.add(at_x, ir.Constant(intp, v * W)), vector)
+                for v in range(V)
+            ]
+            at_y = builder.mul(loop.index, y_step)
+            for r in range(R):
+                here = builder.add(at_y, builder.mul(ir.Constant(intp, r), y_row))
+                scalar = builder.load(builder.gep(y, [here]))
+                splat = _splat(builder, scalar, vector)
+                for v in range(V):
+                    new = builder.call(fma, [splat, xs[v], builder.load(acc[r][v])])
+                    builder.store(new, acc[r][v])
+        dense, i32 = builder.icmp_signed("==", c_lane, ir.Constant(intp, 1)), ir.IntType(32)
+        with builder.if_else(dense) as (along, across):
+            with along:
+                for r in range(R):
+                    row = builder.mul(ir.Constant(intp, r), c_row)
+                    for v in range(V):
+                        at = builder.add(row, ir.Constant(intp, v * W))
+                        _store(builder, builder.load(acc[r][v]), c, at, vector)
+            with across:
+                for r in range(R):
+                    row = builder.mul(ir.Constant(intp, r), c_row)
+                    for v in range(V):
+                        value = builder.load(acc[r][v])
+                        for lane in range(W):
+                            step = builder.mul(ir.Constant(intp, v * W + lane), c_lane)
+                            entry = builder.extract_element(value, ir.Constant(i32, lane))
+                            builder.store(entry, builder.gep(c, [builder.add(row, step)]))
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def _row_of_4(typingctx, k, x, x_off, x_step, y, y_off, y_step, c, c_off):
+    """4 entries of a row of C in OpenBLAS's 4 x 1 order (module docstring): chain q
+    (a vector of the 4) takes the terms p = q mod 4 of the first k - k % 8, chain 0
+    the rest; the x and y operands as in ``_tile_codegen``."""
+    if not all(isinstance(t, types.Array) and t.dtype in _FLOATS for t in (x, y, c)):
+        return None
+    return types.none(k, x, x_off, x_step, y, y_off, y_step, c, c_off), _row_of_4_codegen
+
+
+def _row_of_4_codegen(context, builder, sig, args):
+    if sig.args[1].dtype != types.float64:  # never run: float32 products are BLAS's
+        return context.get_dummy_value()
+
+    def integer(j):
+        return context.cast(builder, args[j], sig.args[j], types.intp)
+
+    intp = context.get_value_type(types.intp)
+    vector, fma = _vector_fma(builder, sig.args[1].dtype, 4)
+    k, x_step, y_step = integer(0), integer(3), integer(6)
+    x, y, c = (_pointer(context, builder, sig, args, j, j + 1) for j in (1, 4, 7))
+    acc = [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(4)]
+
+    def term(p, chain):
+        scalar = builder.load(builder.gep(y, [builder.mul(p, y_step)]))
+        xs = _load(builder, x, builder.mul(p, x_step), vector)
+        new = builder.call(fma, [_splat(builder, scalar, vector), xs, builder.load(chain)])
+        builder.store(new, chain)
+
+    eight = ir.Constant(intp, 8)
+    k8 = builder.mul(builder.udiv(k, eight), eight)  # k >= 0
+    with cgutils.for_range(builder, builder.udiv(k8, ir.Constant(intp, 4))) as loop:
+        p = builder.mul(loop.index, ir.Constant(intp, 4))
+        for q in range(4):
+            term(builder.add(p, ir.Constant(intp, q)), acc[q])
+    with cgutils.for_range_slice(builder, k8, k, ir.Constant(intp, 1), inc=True) as (p, _):
+        term(p, acc[0])
+    c0, c1, c2, c3 = (builder.load(chain) for chain in acc)
+    total = builder.fadd(builder.fadd(c0, c1), builder.fadd(c2, c3))
+    _store(builder, total, c, ir.Constant(intp, 0), vector)
+    return context.get_dummy_value()
+
+
+def _vector_fma(builder, dtype, W):
+    """The vector type of W lanes of ``dtype`` and LLVM's fma on it."""
+    vector = ir.VectorType(_FLOATS[dtype], W)
+    suffix = "f64" if dtype == types.float64 else "f32"
+    fnty = ir.FunctionType(vector, [vector] * 3)
+    return vector, cgutils.get_or_insert_function(builder.module, fnty, f"llvm.fma.v{W}{suffix}")
+
+
+def _splat(builder, scalar, vector):
+    splat = ir.Constant(vector, ir.Undefined)
+    for lane in range(vector.count):
+        splat = builder.insert_element(splat, scalar, ir.Constant(ir.IntType(32), lane))
+    return splat
+
+
+_tile_4x2x4 = intrinsic(_tile_typing(4, 2, 4))
+_tile_4x1x4 = intrinsic(_tile_typing(4, 1, 4))
+_tile_4x1x2 = intrinsic(_tile_typing(4, 1, 2))
+_tile_4x1x1 = intrinsic(_tile_typing(4, 1, 1))
+_tile_3x2x4 = intrinsic(_tile_typing(3, 2, 4))
+_tile_3x1x4 = intrinsic(_tile_typing(3, 1, 4))
+_tile_3x1x2 = intrinsic(_tile_typing(3, 1, 2))
+_tile_2x2x4 = intrinsic(_tile_typing(2, 2, 4))
+_tile_2x1x4 = intrinsic(_tile_typing(2, 1, 4))
+_tile_2x1x2 = intrinsic(_tile_typing(2, 1, 2))
+_tile_2x1x1 = intrinsic(_tile_typing(2, 1, 1))
+
+
+_AVAILABLE = None
+
+
+def available():
+    """Whether the kernels may compute small float64 products themselves: when every
+    BLAS loaded (NumPy's, whose products scikit-learn's are, and scipy's, which the
+    kernels call otherwise) is OpenBLAS on its Haswell kernels (found once)."""
+    global _AVAILABLE
+    if _AVAILABLE is None:
+        from .._threads import blas_controller
+
+        found = blas_controller().lib_controllers
+        _AVAILABLE = bool(found) and all(
+            lib.internal_api == "openblas" and getattr(lib, "architecture", None) == "Haswell"
+            for lib in found
+        )
+    return _AVAILABLE
+
+
+if config.DISABLE_JIT:  # plain Python (the test suite's second run): never used
+
+    def available():  # noqa: F811
+        return False
