@@ -26,10 +26,12 @@ compares these products with NumPy's on thousands of shapes.
 
 The work is done by register tiles written in LLVM's IR (``_tile``): R rows of
 C by V vectors of W lanes, held in registers over the whole sum. Where C has 4
-columns or more the lanes run along C's rows; where it has 2 or 3 and A is
-stored transposed (the weight gradient A^T D of a 3-class output layer) they
-run down its columns. A product A @ B^T (the backward messages D W^T) first
-writes B^T into the scratch buffer.
+columns or more the lanes run along C's rows; where it has 2 or 3 they run down
+its columns: A's rows read as vectors when A is stored transposed (the weight
+gradient A^T D of a 3-class output layer), else blocks of 4 rows by 4 terms of A
+transposed in registers (``_rows_codegen``: the output layer's product). A
+product A @ B^T (the backward messages D W^T) first writes B^T into the scratch
+buffer.
 """
 
 from llvmlite import ir
@@ -66,6 +68,8 @@ def small_matmul(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off, tmp):
     even = m - m % 2
     if trans_a and n < 4:
         _down_columns(even, n, k, a, a_off, m, B, B_off, c, c_off)
+    elif n < 4:
+        _narrow(even, n, k, a, a_off, B, B_off, c, c_off)
     else:
         i = 0
         while i + 4 <= even:
@@ -133,6 +137,27 @@ def _down_columns(rows, n, k, a, a_off, m, b, b_off, c, c_off):
             _tile_3x1x2(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
         else:
             _tile_2x1x2(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
+
+
+@jit_inline
+def _narrow(rows, n, k, a, a_off, b, b_off, c, c_off):
+    """C's first ``rows`` rows (even) of n = 2 or 3 columns, A stored m x k: lanes down
+    C's columns, blocks of 4 rows of A transposed in registers."""
+    i = 0
+    while i + 8 <= rows:
+        if n == 3:
+            _rows_3x2(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
+        else:
+            _rows_2x2(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
+        i += 8
+    if i + 4 <= rows:
+        if n == 3:
+            _rows_3x1(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
+        else:
+            _rows_2x1(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
+        i += 4
+    if i < rows:  # two rows left
+        _two_rows(i, n, k, a, a_off, k, 1, b, b_off, c, c_off)
 
 
 @jit_inline
@@ -297,6 +322,95 @@ def _splat(builder, scalar, vector):
     return splat
 
 
+def _rows_typing(R, V):
+    def typing(typingctx, k, a, a_off, a_row, b, b_off, c, c_off):
+        if not all(isinstance(t, types.Array) and t.dtype in _FLOATS for t in (a, b, c)):
+            return None
+        return types.none(k, a, a_off, a_row, b, b_off, c, c_off), _rows_codegen(R, V)
+
+    return typing
+
+
+def _rows_codegen(R, V):
+    """4 V rows of C by its R columns (R = 2 or 3), A's rows (row-major, ``a_row``
+    apart) and B (k x R) from their offsets: acc[j][v] holds C[4 v .. 4 v + 3, j], one
+    chain over p each, as ``_tile_codegen``'s; A's values for 4 rows and 4 steps of p
+    are loaded as 4 vectors along p and transposed in registers (shuffles: exact)."""
+
+    def codegen(context, builder, sig, args):
+        if sig.args[1].dtype != types.float64:  # never run: float32 products are BLAS's
+            return context.get_dummy_value()
+        intp = context.get_value_type(types.intp)
+        vector, fma = _vector_fma(builder, sig.args[1].dtype, 4)
+        k = context.cast(builder, args[0], sig.args[0], types.intp)
+        a_row = context.cast(builder, args[3], sig.args[3], types.intp)
+        a, b, c = (_pointer(context, builder, sig, args, j, j + 1) for j in (1, 4, 6))
+        acc = [
+            [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(V)]
+            for _ in range(R)
+        ]
+
+        def const(x):
+            return ir.Constant(intp, x)
+
+        def shuffle(x, y, mask):
+            return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(ir.IntType(32), 4), mask))
+
+        def step(p, columns):  # columns[v]: A[4 v + r, p] in lane r
+            for j in range(R):
+                scalar = builder.load(
+                    builder.gep(b, [builder.add(builder.mul(p, const(R)), const(j))])
+                )
+                splat = _splat(builder, scalar, vector)
+                for v in range(V):
+                    new = builder.call(fma, [columns[v], splat, builder.load(acc[j][v])])
+                    builder.store(new, acc[j][v])
+
+        def row_start(v, r):
+            return builder.mul(const(4 * v + r), a_row)
+
+        four = const(4)
+        k4 = builder.mul(builder.udiv(k, four), four)  # k >= 0
+        with cgutils.for_range(builder, builder.udiv(k, four)) as loop:
+            p = builder.mul(loop.index, four)
+            by_step = [[], [], [], []]
+            for v in range(V):
+                r0, r1, r2, r3 = (
+                    _load(builder, a, builder.add(row_start(v, r), p), vector) for r in range(4)
+                )
+                t0, t1 = shuffle(r0, r1, [0, 4, 2, 6]), shuffle(r0, r1, [1, 5, 3, 7])
+                t2, t3 = shuffle(r2, r3, [0, 4, 2, 6]), shuffle(r2, r3, [1, 5, 3, 7])
+                by_step[0].append(shuffle(t0, t2, [0, 1, 4, 5]))
+                by_step[1].append(shuffle(t1, t3, [0, 1, 4, 5]))
+                by_step[2].append(shuffle(t0, t2, [2, 3, 6, 7]))
+                by_step[3].append(shuffle(t1, t3, [2, 3, 6, 7]))
+            for q in range(4):
+                step(builder.add(p, const(q)), by_step[q])
+        with cgutils.for_range_slice(builder, k4, k, const(1), inc=True) as (p, _):
+            columns = []
+            for v in range(V):
+                column = ir.Constant(vector, ir.Undefined)
+                for r in range(4):
+                    value = builder.load(builder.gep(a, [builder.add(row_start(v, r), p)]))
+                    column = builder.insert_element(column, value, ir.Constant(ir.IntType(32), r))
+                columns.append(column)
+            step(p, columns)
+        for j in range(R):
+            for v in range(V):
+                value = builder.load(acc[j][v])
+                for r in range(4):
+                    at = const((4 * v + r) * R + j)
+                    entry = builder.extract_element(value, ir.Constant(ir.IntType(32), r))
+                    builder.store(entry, builder.gep(c, [at]))
+        return context.get_dummy_value()
+
+    return codegen
+
+
+_rows_3x2 = intrinsic(_rows_typing(3, 2))
+_rows_3x1 = intrinsic(_rows_typing(3, 1))
+_rows_2x2 = intrinsic(_rows_typing(2, 2))
+_rows_2x1 = intrinsic(_rows_typing(2, 1))
 _tile_4x2x4 = intrinsic(_tile_typing(4, 2, 4))
 _tile_4x1x4 = intrinsic(_tile_typing(4, 1, 4))
 _tile_4x1x2 = intrinsic(_tile_typing(4, 1, 2))
