@@ -388,11 +388,13 @@ class BaseMLP(BaseEstimator):
             optimizer.state = optimizer.state.copy()
 
     def _blas_threads(self, n_samples):
-        """BLAS's threads for this fit: all of them for lbfgs (full batches of up to
-        CHUNK_ROWS rows); for sgd and adam, one when the minibatch products are small."""
+        """BLAS's threads for this fit: one when the products of a batch are small
+        (``_threads.one_blas_thread``), a minibatch for sgd and adam, for lbfgs the
+        full batch in chunks of up to CHUNK_ROWS rows."""
         if self.solver not in STOCHASTIC_SOLVERS:
-            return nullcontext()
-        batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+            batch = CHUNK_ROWS
+        else:
+            batch = min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         return single_blas_thread_if(self._network._one_blas_thread(max(1, min(batch, n_samples))))
 
     def _weigh_classes(self, labels, sample_weight, incremental):

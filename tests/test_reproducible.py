@@ -41,6 +41,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastbp
+from fastbp._config import BLAS_THREADS_MIN_FLOPS
 
 from helpers import blas_threads, needs_two_cpus
 
@@ -322,7 +323,8 @@ def test_blas_thread_count_does_not_change_a_bit_in_process(solver, dtype, monke
 def test_lbfgs_runs_on_the_callers_blas_threads(monkeypatch):
     # The compiled L-BFGS (fastbp/_kernels/lbfgs.py) sums its vectors in its own loops,
     # whatever BLAS's threads; its loss and gradient get the caller's threads for
-    # their products.
+    # their products where a chunk's products are large (as sgd's and adam's
+    # minibatches: _threads.one_blas_thread), else one.
     needs_two_cpus()
     from fastbp._kernels import lbfgs
 
@@ -338,6 +340,13 @@ def test_lbfgs_runs_on_the_callers_blas_threads(monkeypatch):
     est = fastbp.MLPRegressor(**{**BIG, "solver": "lbfgs", "max_iter": 3})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # 256 rows: 256 x 64 x 128 multiply-adds, below BLAS_THREADS_MIN_FLOPS
+        assert 256 * 64 * 128 < BLAS_THREADS_MIN_FLOPS <= 2048 * 64 * 128
+        with threadpool_limits(limits=2, user_api="blas"):
+            est.fit(X, y)
+            assert blas_threads() == [2]
+        assert seen and all(t == [1] for t in seen)
+        X, y = np.tile(X, (8, 1)), np.tile(y, 8)
         for limit in (2, 1):
             seen.clear()
             with threadpool_limits(limits=limit, user_api="blas"):
