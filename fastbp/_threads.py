@@ -6,9 +6,10 @@ waking up and waiting for each other than computing. The rules (their figures:
 bench/RESULTS.md, "Both cores", and DESIGN.md):
 
 - training uses one BLAS thread unless some layer's product for a batch (a
-  minibatch; for lbfgs a chunk of the full batch, ``CHUNK_ROWS``) reaches ``BLAS_THREADS_MIN_FLOPS`` multiply-adds (``_config.py``), or
-  none reaches ``BLAS_MIN_FLOPS`` (``_kernels/config.py``: then the kernels
-  make no BLAS call at all);
+  minibatch; for lbfgs a chunk of the full batch, ``CHUNK_ROWS``) reaches
+  ``BLAS_THREADS_MIN_FLOPS`` multiply-adds (``_config.py``), or none reaches
+  ``BLAS_MIN_FLOPS`` (``_kernels/config.py``: then the kernels make no BLAS
+  call at all);
 - fits in worker threads (joblib's threading backend, Dask threads) use one BLAS
   thread each.
 """
