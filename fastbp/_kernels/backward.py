@@ -33,22 +33,17 @@ from .products import fits, small_matmul
 def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate, own):
     """gW (+)= A^T @ D and gb (+)= column sums of D; ``tmp`` is scratch for the products;
     ``own`` as in ``forward.affine``."""
-    if n * k * m >= BLAS_MIN_FLOPS and own and fits(k, m, n):
-        # (one call for both: each call is a copy of the products' code)
-        out, o_off = (tmp, 0) if accumulate else (grad, w_off)
-        small_matmul(True, False, k, m, n, acts, a_off, deltas, d_off, out, o_off, tmp)
-        if accumulate:
-            for q in range(uint64(k) * uint64(m)):
-                grad[uint64(w_off) + q] += tmp[q]
-    elif n * k * m >= BLAS_MIN_FLOPS:
+    if n * k * m >= BLAS_MIN_FLOPS:
         # when accumulating, into tmp first (as many roundings as without: the
         # product, then one addition)
+        out, o_off = (tmp, 0) if accumulate else (grad, w_off)
+        if own and fits(k, m, n):
+            small_matmul(True, False, k, m, n, acts, a_off, deltas, d_off, out, o_off, tmp)
+        else:
+            weight_grad_blas(acts, a_off, deltas, d_off, out, o_off, n, k, m)
         if accumulate:
-            weight_grad_blas(acts, a_off, deltas, d_off, tmp, 0, n, k, m)
             for q in range(uint64(k) * uint64(m)):
                 grad[uint64(w_off) + q] += tmp[q]
-        else:
-            weight_grad_blas(acts, a_off, deltas, d_off, grad, w_off, n, k, m)
     else:
         weight_grad_loops(acts, a_off, deltas, d_off, grad, w_off, n, k, m, accumulate)
     m_, b0 = uint64(m), uint64(b_off)
@@ -93,10 +88,11 @@ def backprop_messages(deltas, d_off, params, w_off, dp_off, n, k, m, own, tmp):
     """D_prev = D @ W^T (D = deltas[d_off:] (n, m), D_prev = deltas[dp_off:] (n, k)):
     the summed backward message into each neuron. ``own``, ``tmp``: as in
     ``forward.affine``."""
-    if n * k * m >= BLAS_MIN_FLOPS and own and fits(n, k, m):
-        small_matmul(False, True, n, k, m, deltas, d_off, params, w_off, deltas, dp_off, tmp)
-    elif n * k * m >= BLAS_MIN_FLOPS:
-        messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m)
+    if n * k * m >= BLAS_MIN_FLOPS:
+        if own and fits(n, k, m):
+            small_matmul(False, True, n, k, m, deltas, d_off, params, w_off, deltas, dp_off, tmp)
+        else:
+            messages_blas(deltas, d_off, params, w_off, dp_off, n, k, m)
     else:
         messages_loops(deltas, d_off, params, w_off, dp_off, n, k, m)
 

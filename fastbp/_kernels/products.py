@@ -25,11 +25,13 @@ kernels) and handed to the kernels as ``Work.own_products``; float32 products
 compares these products with NumPy's on thousands of shapes.
 
 The work is done by register tiles written in LLVM's IR (``_tile``): R rows of
-C by V vectors of W lanes, held in registers over the whole sum. Where C has 4
+C by V vectors of W lanes, held in registers over the whole sum, each call of an
+intrinsic sweeping a band of C in tiles of 8 lanes, then 4, 2, 1 (``_sweep_codegen``).
+Where C has 4
 columns or more the lanes run along C's rows; where it has 2 or 3 they run down
 its columns: A's rows read as vectors when A is stored transposed (the weight
 gradient A^T D of a 3-class output layer), else blocks of 4 rows by 4 terms of A
-transposed in registers (``_rows_codegen``: the output layer's product). A
+transposed in registers (``_transposed_tile``: the output layer's product). A
 product A @ B^T (the backward messages D W^T) first writes B^T into the scratch
 buffer.
 """
@@ -40,7 +42,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .config import jit_inline
-from .vectors import _load, _pointer, _store
+from .vectors import _load, _pointer, _splat, _store
 
 MAX_K = 256
 MAX_MNK = 4 * 65536
@@ -66,98 +68,38 @@ def small_matmul(trans_a, trans_b, m, n, k, a, a_off, b, b_off, c, c_off, tmp):
     # op(A)[i, p] = a[a_off + i * a_row + p * a_col]
     a_row, a_col = (1, m) if trans_a else (k, 1)
     even = m - m % 2
-    if trans_a and n < 4:
-        _down_columns(even, n, k, a, a_off, m, B, B_off, c, c_off)
-    elif n < 4:
-        _narrow(even, n, k, a, a_off, B, B_off, c, c_off)
-    else:
-        i = 0
-        while i + 4 <= even:
-            _four_rows(i, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
-            i += 4
-        if i < even:
-            _two_rows(i, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
+    if trans_a and n < 4:  # lanes down C's columns, A's rows read as vectors
+        if n == 3:
+            _sweep_3(k, even, a, a_off, m, B, B_off, 1, n, c, c_off, 1, n)
+        else:
+            _sweep_2(k, even, a, a_off, m, B, B_off, 1, n, c, c_off, 1, n)
+    elif n < 4:  # lanes down C's columns, 4 x 4 blocks of A transposed in registers
+        fours = even - even % 4
+        if n == 3:
+            _transposed_3(k, fours, a, a_off, k, B, B_off, c, c_off)
+        else:
+            _transposed_2(k, fours, a, a_off, k, B, B_off, c, c_off)
+        if fours < even:
+            _along_rows(2, fours, n, k, a, a_off, k, 1, B, B_off, c, c_off)
+    else:  # lanes along C's rows, 4 rows at a time
+        fours = even - even % 4
+        for i in range(0, fours, 4):
+            _along_rows(4, i, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
+        if fours < even:
+            _along_rows(2, fours, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
     if even < m:
         _last_row(m - 1, n, k, a, a_off, a_row, a_col, B, B_off, c, c_off)
 
 
 @jit_inline
-def _four_rows(i, n, k, a, a_off, a_row, a_col, b, b_off, c, c_off):
-    """C's rows i .. i + 3, lanes along each row (B stored k x n)."""
-    y, j = a_off + i * a_row, 0
-    while j + 8 <= n:
-        _tile_4x2x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-        j += 8
-    if j + 4 <= n:
-        _tile_4x1x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-        j += 4
-    if j + 2 <= n:
-        _tile_4x1x2(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-        j += 2
-    if j < n:
-        _tile_4x1x1(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-
-
-@jit_inline
-def _two_rows(i, n, k, a, a_off, a_row, a_col, b, b_off, c, c_off):
-    """C's rows i and i + 1, as ``_four_rows``."""
-    y, j = a_off + i * a_row, 0
-    while j + 8 <= n:
-        _tile_2x2x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-        j += 8
-    if j + 4 <= n:
-        _tile_2x1x4(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-        j += 4
-    if j + 2 <= n:
-        _tile_2x1x2(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-        j += 2
-    if j < n:
-        _tile_2x1x1(k, b, b_off + j, n, a, y, a_row, a_col, c, c_off + i * n + j, n, 1)
-
-
-@jit_inline
-def _down_columns(rows, n, k, a, a_off, m, b, b_off, c, c_off):
-    """C's first ``rows`` rows (even) of n = 2 or 3 columns, A stored k x m: lanes
-    down C's columns, A's rows read as vectors, one tile row per column of C."""
-    i = 0
-    while i + 8 <= rows:
-        if n == 3:
-            _tile_3x2x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
-        else:
-            _tile_2x2x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
-        i += 8
-    if i + 4 <= rows:
-        if n == 3:
-            _tile_3x1x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
-        else:
-            _tile_2x1x4(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
-        i += 4
-    if i < rows:  # two rows left
-        if n == 3:
-            _tile_3x1x2(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
-        else:
-            _tile_2x1x2(k, a, a_off + i, m, b, b_off, 1, n, c, c_off + i * n, 1, n)
-
-
-@jit_inline
-def _narrow(rows, n, k, a, a_off, b, b_off, c, c_off):
-    """C's first ``rows`` rows (even) of n = 2 or 3 columns, A stored m x k: lanes down
-    C's columns, blocks of 4 rows of A transposed in registers."""
-    i = 0
-    while i + 8 <= rows:
-        if n == 3:
-            _rows_3x2(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
-        else:
-            _rows_2x2(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
-        i += 8
-    if i + 4 <= rows:
-        if n == 3:
-            _rows_3x1(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
-        else:
-            _rows_2x1(k, a, a_off + i * k, k, b, b_off, c, c_off + i * n)
-        i += 4
-    if i < rows:  # two rows left
-        _two_rows(i, n, k, a, a_off, k, 1, b, b_off, c, c_off)
+def _along_rows(rows, i, n, k, a, a_off, a_row, a_col, b, b_off, c, c_off):
+    """C's rows i .. i + rows - 1 (rows 4 or 2, a constant at each call), lanes along
+    them (B stored k x n)."""
+    y = a_off + i * a_row
+    if rows == 4:
+        _sweep_4(k, n, b, b_off, n, a, y, a_row, a_col, c, c_off + i * n, n, 1)
+    else:
+        _sweep_2(k, n, b, b_off, n, a, y, a_row, a_col, c, c_off + i * n, n, 1)
 
 
 @jit_inline
@@ -190,78 +132,107 @@ def _fma(typingctx, x, y, z):
     return f8(x, y, z), codegen
 
 
-def _tile_typing(R, V, W):
-    def typing(typingctx, k, x, x_off, x_step, y, y_off, y_row, y_step, c, c_off, c_row, c_lane):
-        # (float32 too, empty: kernels of either dtype compile the same calls)
-        arrays = (x, y, c)
-        if not all(
-            isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" for t in arrays
-        ) or any(t.dtype not in _FLOATS or t.dtype != x.dtype for t in arrays):
+def _float_buffers(*arrays):
+    """1-D contiguous buffers of one float dtype (float32 too: kernels of either dtype
+    compile the same calls; the float32 ones are compiled empty, never run)."""
+    return all(
+        isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" and t.dtype in _FLOATS
+        for t in arrays
+    ) and all(t.dtype == arrays[0].dtype for t in arrays)
+
+
+def _sweep_typing(R):
+    def typing(typingctx, k, lanes, x, x_off, x_step, y, y_off, y_row, y_step, c, c_off, c_row,
+               c_lane):  # fmt: skip
+        if not _float_buffers(x, y, c):
             return None
-        sig = types.none(k, x, x_off, x_step, y, y_off, y_row, y_step, c, c_off, c_row, c_lane)
-        return sig, _tile_codegen(R, V, W)
+        sig = types.none(k, lanes, x, x_off, x_step, y, y_off, y_row, y_step, c, c_off, c_row,
+                         c_lane)  # fmt: skip
+        return sig, _sweep_codegen(R)
 
     return typing
 
 
-def _tile_codegen(R, V, W):
-    """An R x (V * W) tile of C, its R * V vectors of W lanes kept in registers:
-
-        acc[r][v] = fma(y[y_off + r * y_row + p * y_step], x[x_off + p * x_step + v * W:][:W],
-                        acc[r][v])    for p = 0 .. k - 1, from +0,
-
-    then lane l of acc[r][v] stored at c[c_off + r * c_row + (v * W + l) * c_lane]
-    (as vectors when c_lane is 1)."""
+def _sweep_codegen(R):
+    """R rows of C by ``lanes`` entries along the lanes' axis, in tiles: of 8 lanes (two
+    vectors of 4), then of 4, 2 and 1 for what is left. A tile ``q`` lanes on reads x
+    from x_off + q and writes c from c_off + q * c_lane; its operands: ``_tile``."""
 
     def codegen(context, builder, sig, args):
-        if sig.args[1].dtype != types.float64:  # never run: float32 products are BLAS's
+        if sig.args[2].dtype != types.float64:  # never run: float32 products are BLAS's
             return context.get_dummy_value()
 
         def integer(j):
             return context.cast(builder, args[j], sig.args[j], types.intp)
 
         intp = context.get_value_type(types.intp)
-        vector, fma = _vector_fma(builder, sig.args[1].dtype, W)
-        k, x_step, y_row, y_step, c_row, c_lane = (integer(j) for j in (0, 3, 6, 7, 10, 11))
-        x, y, c = (_pointer(context, builder, sig, args, j, j + 1) for j in (1, 4, 8))
-        acc = [
-            [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(V)]
-            for _ in range(R)
-        ]
-        with cgutils.for_range(builder, k) as loop:
-            at_x = builder.mul(loop.index, x_step)
-            xs = [
-                _load(builder, x, builder.add(at_x, ir.Constant(intp, v * W)), vector)
-                for v in range(V)
-            ]
-            at_y = builder.mul(loop.index, y_step)
-            for r in range(R):
-                here = builder.add(at_y, builder.mul(ir.Constant(intp, r), y_row))
-                scalar = builder.load(builder.gep(y, [here]))
-                splat = _splat(builder, scalar, vector)
-                for v in range(V):
-                    new = builder.call(fma, [splat, xs[v], builder.load(acc[r][v])])
-                    builder.store(new, acc[r][v])
-        dense, i32 = builder.icmp_signed("==", c_lane, ir.Constant(intp, 1)), ir.IntType(32)
-        with builder.if_else(dense) as (along, across):
-            with along:
-                for r in range(R):
-                    row = builder.mul(ir.Constant(intp, r), c_row)
-                    for v in range(V):
-                        at = builder.add(row, ir.Constant(intp, v * W))
-                        _store(builder, builder.load(acc[r][v]), c, at, vector)
-            with across:
-                for r in range(R):
-                    row = builder.mul(ir.Constant(intp, r), c_row)
-                    for v in range(V):
-                        value = builder.load(acc[r][v])
-                        for lane in range(W):
-                            step = builder.mul(ir.Constant(intp, v * W + lane), c_lane)
-                            entry = builder.extract_element(value, ir.Constant(i32, lane))
-                            builder.store(entry, builder.gep(c, [builder.add(row, step)]))
+        k, lanes, x_step, y_row, y_step, c_row, c_lane = (
+            integer(j) for j in (0, 1, 4, 7, 8, 11, 12)
+        )
+        x, y, c = (_pointer(context, builder, sig, args, j, j + 1) for j in (2, 5, 9))
+
+        def tile(q, V, W):
+            at_x, at_c = builder.gep(x, [q]), builder.gep(c, [builder.mul(q, c_lane)])
+            _tile(builder, intp, R, V, W, k, at_x, x_step, y, y_row, y_step, at_c, c_row, c_lane)
+
+        eight = ir.Constant(intp, 8)
+        blocks = builder.udiv(lanes, eight)  # lanes >= 0
+        with cgutils.for_range(builder, blocks) as loop:
+            tile(builder.mul(loop.index, eight), 2, 4)
+        done = cgutils.alloca_once_value(builder, builder.mul(blocks, eight))
+        for W in (4, 2, 1):
+            q = builder.load(done)
+            end = builder.add(q, ir.Constant(intp, W))
+            with builder.if_then(builder.icmp_signed("<=", end, lanes)):
+                tile(q, 1, W)
+                builder.store(end, done)
         return context.get_dummy_value()
 
     return codegen
+
+
+def _tile(builder, intp, R, V, W, k, x, x_step, y, y_row, y_step, c, c_row, c_lane):
+    """An R x (V * W) tile of C, its R * V vectors of W float64 lanes kept in registers:
+
+        acc[r][v] = fma(y[r * y_row + p * y_step], x[p * x_step + v * W:][:W], acc[r][v])
+                    for p = 0 .. k - 1, from +0,
+
+    then lane l of acc[r][v] stored at c[r * c_row + (v * W + l) * c_lane] (as vectors
+    when c_lane is 1); x, y and c are pointers."""
+    vector, fma = _vector_fma(builder, types.float64, W)
+    acc = [
+        [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(V)]
+        for _ in range(R)
+    ]
+    with cgutils.for_range(builder, k) as loop:
+        at_x = builder.mul(loop.index, x_step)
+        xs = [
+            _load(builder, x, builder.add(at_x, ir.Constant(intp, v * W)), vector) for v in range(V)
+        ]
+        at_y = builder.mul(loop.index, y_step)
+        for r in range(R):
+            here = builder.add(at_y, builder.mul(ir.Constant(intp, r), y_row))
+            splat = _splat(builder, builder.load(builder.gep(y, [here])), vector)
+            for v in range(V):
+                new = builder.call(fma, [splat, xs[v], builder.load(acc[r][v])])
+                builder.store(new, acc[r][v])
+    dense, i32 = builder.icmp_signed("==", c_lane, ir.Constant(intp, 1)), ir.IntType(32)
+    with builder.if_else(dense) as (along, across):
+        with along:
+            for r in range(R):
+                row = builder.mul(ir.Constant(intp, r), c_row)
+                for v in range(V):
+                    at = builder.add(row, ir.Constant(intp, v * W))
+                    _store(builder, builder.load(acc[r][v]), c, at, vector)
+        with across:
+            for r in range(R):
+                row = builder.mul(ir.Constant(intp, r), c_row)
+                for v in range(V):
+                    value = builder.load(acc[r][v])
+                    for lane in range(W):
+                        step = builder.mul(ir.Constant(intp, v * W + lane), c_lane)
+                        entry = builder.extract_element(value, ir.Constant(i32, lane))
+                        builder.store(entry, builder.gep(c, [builder.add(row, step)]))
 
 
 @intrinsic
@@ -269,7 +240,7 @@ def _row_of_4(typingctx, k, x, x_off, x_step, y, y_off, y_step, c, c_off):
     """4 entries of a row of C in OpenBLAS's 4 x 1 order (module docstring): chain q
     (a vector of the 4) takes the terms p = q mod 4 of the first k - k % 8, chain 0
     the rest; the x and y operands as in ``_tile_codegen``."""
-    if not all(isinstance(t, types.Array) and t.dtype in _FLOATS for t in (x, y, c)):
+    if not _float_buffers(x, y, c):
         return None
     return types.none(k, x, x_off, x_step, y, y_off, y_step, c, c_off), _row_of_4_codegen
 
@@ -315,113 +286,117 @@ def _vector_fma(builder, dtype, W):
     return vector, cgutils.get_or_insert_function(builder.module, fnty, f"llvm.fma.v{W}{suffix}")
 
 
-def _splat(builder, scalar, vector):
-    splat = ir.Constant(vector, ir.Undefined)
-    for lane in range(vector.count):
-        splat = builder.insert_element(splat, scalar, ir.Constant(ir.IntType(32), lane))
-    return splat
-
-
-def _rows_typing(R, V):
-    def typing(typingctx, k, a, a_off, a_row, b, b_off, c, c_off):
-        if not all(isinstance(t, types.Array) and t.dtype in _FLOATS for t in (a, b, c)):
+def _transposed_typing(R):
+    def typing(typingctx, k, rows, a, a_off, a_row, b, b_off, c, c_off):
+        if not _float_buffers(a, b, c):
             return None
-        return types.none(k, a, a_off, a_row, b, b_off, c, c_off), _rows_codegen(R, V)
+        sig = types.none(k, rows, a, a_off, a_row, b, b_off, c, c_off)
+        return sig, _transposed_codegen(R)
 
     return typing
 
 
-def _rows_codegen(R, V):
-    """4 V rows of C by its R columns (R = 2 or 3), A's rows (row-major, ``a_row``
-    apart) and B (k x R) from their offsets: acc[j][v] holds C[4 v .. 4 v + 3, j], one
-    chain over p each, as ``_tile_codegen``'s; A's values for 4 rows and 4 steps of p
-    are loaded as 4 vectors along p and transposed in registers (shuffles: exact)."""
+def _transposed_codegen(R):
+    """``rows`` rows (a multiple of 4) of C of R columns (2 or 3), lanes down the columns,
+    from A's rows (``a_row`` apart) and B (stored k x R), in tiles of 8 rows, then one
+    of 4 if left (``_transposed_tile``)."""
 
     def codegen(context, builder, sig, args):
-        if sig.args[1].dtype != types.float64:  # never run: float32 products are BLAS's
+        if sig.args[2].dtype != types.float64:  # never run: float32 products are BLAS's
             return context.get_dummy_value()
+
+        def integer(j):
+            return context.cast(builder, args[j], sig.args[j], types.intp)
+
         intp = context.get_value_type(types.intp)
-        vector, fma = _vector_fma(builder, sig.args[1].dtype, 4)
-        k = context.cast(builder, args[0], sig.args[0], types.intp)
-        a_row = context.cast(builder, args[3], sig.args[3], types.intp)
-        a, b, c = (_pointer(context, builder, sig, args, j, j + 1) for j in (1, 4, 6))
-        acc = [
-            [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(V)]
-            for _ in range(R)
-        ]
+        k, rows, a_row = integer(0), integer(1), integer(4)
+        a, b, c = (_pointer(context, builder, sig, args, j, j + 1) for j in (2, 5, 7))
 
-        def const(x):
-            return ir.Constant(intp, x)
+        def tile(i, V):
+            at_a = builder.gep(a, [builder.mul(i, a_row)])
+            at_c = builder.gep(c, [builder.mul(i, ir.Constant(intp, R))])
+            _transposed_tile(builder, intp, R, V, k, at_a, a_row, b, at_c)
 
-        def shuffle(x, y, mask):
-            return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(ir.IntType(32), 4), mask))
-
-        def step(p, columns):  # columns[v]: A[4 v + r, p] in lane r
-            for j in range(R):
-                scalar = builder.load(
-                    builder.gep(b, [builder.add(builder.mul(p, const(R)), const(j))])
-                )
-                splat = _splat(builder, scalar, vector)
-                for v in range(V):
-                    new = builder.call(fma, [columns[v], splat, builder.load(acc[j][v])])
-                    builder.store(new, acc[j][v])
-
-        def row_start(v, r):
-            return builder.mul(const(4 * v + r), a_row)
-
-        four = const(4)
-        k4 = builder.mul(builder.udiv(k, four), four)  # k >= 0
-        with cgutils.for_range(builder, builder.udiv(k, four)) as loop:
-            p = builder.mul(loop.index, four)
-            by_step = [[], [], [], []]
-            for v in range(V):
-                r0, r1, r2, r3 = (
-                    _load(builder, a, builder.add(row_start(v, r), p), vector) for r in range(4)
-                )
-                t0, t1 = shuffle(r0, r1, [0, 4, 2, 6]), shuffle(r0, r1, [1, 5, 3, 7])
-                t2, t3 = shuffle(r2, r3, [0, 4, 2, 6]), shuffle(r2, r3, [1, 5, 3, 7])
-                by_step[0].append(shuffle(t0, t2, [0, 1, 4, 5]))
-                by_step[1].append(shuffle(t1, t3, [0, 1, 4, 5]))
-                by_step[2].append(shuffle(t0, t2, [2, 3, 6, 7]))
-                by_step[3].append(shuffle(t1, t3, [2, 3, 6, 7]))
-            for q in range(4):
-                step(builder.add(p, const(q)), by_step[q])
-        with cgutils.for_range_slice(builder, k4, k, const(1), inc=True) as (p, _):
-            columns = []
-            for v in range(V):
-                column = ir.Constant(vector, ir.Undefined)
-                for r in range(4):
-                    value = builder.load(builder.gep(a, [builder.add(row_start(v, r), p)]))
-                    column = builder.insert_element(column, value, ir.Constant(ir.IntType(32), r))
-                columns.append(column)
-            step(p, columns)
-        for j in range(R):
-            for v in range(V):
-                value = builder.load(acc[j][v])
-                for r in range(4):
-                    at = const((4 * v + r) * R + j)
-                    entry = builder.extract_element(value, ir.Constant(ir.IntType(32), r))
-                    builder.store(entry, builder.gep(c, [at]))
+        eight = ir.Constant(intp, 8)
+        blocks = builder.udiv(rows, eight)  # rows >= 0
+        with cgutils.for_range(builder, blocks) as loop:
+            tile(builder.mul(loop.index, eight), 2)
+        done = builder.mul(blocks, eight)
+        with builder.if_then(builder.icmp_signed("<", done, rows)):
+            tile(done, 1)
         return context.get_dummy_value()
 
     return codegen
 
 
-_rows_3x2 = intrinsic(_rows_typing(3, 2))
-_rows_3x1 = intrinsic(_rows_typing(3, 1))
-_rows_2x2 = intrinsic(_rows_typing(2, 2))
-_rows_2x1 = intrinsic(_rows_typing(2, 1))
-_tile_4x2x4 = intrinsic(_tile_typing(4, 2, 4))
-_tile_4x1x4 = intrinsic(_tile_typing(4, 1, 4))
-_tile_4x1x2 = intrinsic(_tile_typing(4, 1, 2))
-_tile_4x1x1 = intrinsic(_tile_typing(4, 1, 1))
-_tile_3x2x4 = intrinsic(_tile_typing(3, 2, 4))
-_tile_3x1x4 = intrinsic(_tile_typing(3, 1, 4))
-_tile_3x1x2 = intrinsic(_tile_typing(3, 1, 2))
-_tile_2x2x4 = intrinsic(_tile_typing(2, 2, 4))
-_tile_2x1x4 = intrinsic(_tile_typing(2, 1, 4))
-_tile_2x1x2 = intrinsic(_tile_typing(2, 1, 2))
-_tile_2x1x1 = intrinsic(_tile_typing(2, 1, 1))
+def _transposed_tile(builder, intp, R, V, k, a, a_row, b, c):
+    """4 V rows of C by its R columns: acc[j][v] holds C[4 v .. 4 v + 3, j], one chain
+    over p each, as ``_tile``'s; A's values for 4 rows and 4 steps of p are loaded as 4
+    vectors along p and transposed in registers (shuffles: exact). a, b and c are
+    pointers to the tile's first row of A, to B, and to the tile's first row of C."""
+    vector, fma = _vector_fma(builder, types.float64, 4)
+    acc = [
+        [cgutils.alloca_once_value(builder, ir.Constant(vector, None)) for _ in range(V)]
+        for _ in range(R)
+    ]
+
+    def const(x):
+        return ir.Constant(intp, x)
+
+    def shuffle(x, y, mask):
+        return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(ir.IntType(32), 4), mask))
+
+    def step(p, columns):  # columns[v]: A[4 v + r, p] in lane r
+        for j in range(R):
+            at = builder.add(builder.mul(p, const(R)), const(j))  # B[p, j]
+            splat = _splat(builder, builder.load(builder.gep(b, [at])), vector)
+            for v in range(V):
+                new = builder.call(fma, [columns[v], splat, builder.load(acc[j][v])])
+                builder.store(new, acc[j][v])
+
+    def row_start(v, r):
+        return builder.mul(const(4 * v + r), a_row)
+
+    four = const(4)
+    k4 = builder.mul(builder.udiv(k, four), four)  # k >= 0
+    with cgutils.for_range(builder, builder.udiv(k, four)) as loop:
+        p = builder.mul(loop.index, four)
+        by_step = [[], [], [], []]
+        for v in range(V):
+            r0, r1, r2, r3 = (
+                _load(builder, a, builder.add(row_start(v, r), p), vector) for r in range(4)
+            )
+            t0, t1 = shuffle(r0, r1, [0, 4, 2, 6]), shuffle(r0, r1, [1, 5, 3, 7])
+            t2, t3 = shuffle(r2, r3, [0, 4, 2, 6]), shuffle(r2, r3, [1, 5, 3, 7])
+            by_step[0].append(shuffle(t0, t2, [0, 1, 4, 5]))
+            by_step[1].append(shuffle(t1, t3, [0, 1, 4, 5]))
+            by_step[2].append(shuffle(t0, t2, [2, 3, 6, 7]))
+            by_step[3].append(shuffle(t1, t3, [2, 3, 6, 7]))
+        for q in range(4):
+            step(builder.add(p, const(q)), by_step[q])
+    with cgutils.for_range_slice(builder, k4, k, const(1), inc=True) as (p, _):
+        columns = []
+        for v in range(V):
+            column = ir.Constant(vector, ir.Undefined)
+            for r in range(4):
+                value = builder.load(builder.gep(a, [builder.add(row_start(v, r), p)]))
+                column = builder.insert_element(column, value, ir.Constant(ir.IntType(32), r))
+            columns.append(column)
+        step(p, columns)
+    for j in range(R):
+        for v in range(V):
+            value = builder.load(acc[j][v])
+            for r in range(4):
+                at = const((4 * v + r) * R + j)
+                entry = builder.extract_element(value, ir.Constant(ir.IntType(32), r))
+                builder.store(entry, builder.gep(c, [at]))
+
+
+_sweep_4 = intrinsic(_sweep_typing(4))
+_sweep_3 = intrinsic(_sweep_typing(3))
+_sweep_2 = intrinsic(_sweep_typing(2))
+_transposed_3 = intrinsic(_transposed_typing(3))
+_transposed_2 = intrinsic(_transposed_typing(2))
 
 
 _AVAILABLE = None

@@ -233,8 +233,9 @@ def _store(builder, value, pointer, i, ty):
 
 
 def _splat(builder, value, ty):
+    """A vector of type ``ty`` with ``value`` in every lane."""
     vector = ir.Constant(ty, ir.Undefined)
-    for j in range(LANES):
+    for j in range(ty.count):
         vector = builder.insert_element(vector, value, ir.Constant(ir.IntType(32), j))
     return vector
 
