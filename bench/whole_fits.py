@@ -29,6 +29,7 @@ import argparse
 import json
 import time
 import warnings
+from contextlib import contextmanager
 from statistics import median
 
 import numpy as np
@@ -140,7 +141,7 @@ def split(hidden, solver, X, y):
     fastest of 7 each): per epoch = the difference over the 200 epochs between. For
     lbfgs, which may converge first (tol 0 and its own rules), fits of 3 and 200
     iterations, over the iterations each made; None if they differ by fewer than 10."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), counting_evaluations() as evaluations:
         warnings.simplefilter("ignore")
         endless = dict(tol=0.0, n_iter_no_change=10**9)
         params = endless if solver != "lbfgs" else dict(tol=0.0)
@@ -159,25 +160,45 @@ def split(hidden, solver, X, y):
         long, est = fit_time(long_k)
     epochs = est.n_iter_ - first.n_iter_
     per_epoch = (long - short) / epochs if epochs >= 10 else None
+    kernel, draws = arithmetic(est, solver, X, y)
+    if solver == "lbfgs":  # the evaluations of an iteration, line searches' included
+        kernel *= evaluations[-1] / est.n_iter_
     return dict(
         fixed_s=None if per_epoch is None else short - first.n_iter_ * per_epoch,
         per_epoch_s=per_epoch,
-        arithmetic_s=arithmetic(est, solver, X, y),
+        arithmetic_s=kernel,
+        draws_s=draws,
+        evaluations_per_iteration=evaluations[-1] / est.n_iter_ if solver == "lbfgs" else None,
         unit="iteration" if solver == "lbfgs" else "epoch",
     )
 
 
+@contextmanager
+def counting_evaluations():
+    """The number of evaluations of the loss and gradient of each lbfgs fit inside, in a
+    list (scipy's nfev, as fastbp's L-BFGS counts them)."""
+    import fastbp._base
+
+    found, minimize = [], fastbp._base.minimize_lbfgs
+
+    def counted(*args, **kwargs):
+        res, n_iter = minimize(*args, **kwargs)
+        found.append(res.nfev)
+        return res, n_iter
+
+    fastbp._base.minimize_lbfgs = counted
+    try:
+        yield found
+    finally:
+        fastbp._base.minimize_lbfgs = minimize
+
+
 def arithmetic(est, solver, X, y):
-    """Seconds of the epoch kernel alone per epoch, called in a compiled loop on the rows
-    in a shuffled order (lbfgs: of an evaluation of the loss and gradient, about one
-    per iteration), on the BLAS threads the fit's products take (``_threads``: one
-    for small minibatches)."""
-    from contextlib import nullcontext
-
-    from threadpoolctl import threadpool_limits
-
-    one = solver != "lbfgs" and est._network._one_blas_thread(min(200, X.shape[0]))
-    with threadpool_limits(limits=1, user_api="blas") if one else nullcontext():
+    """Seconds per epoch of (1) the epoch kernel and its row order's draws, called in a
+    compiled loop, each time on a new order drawn as a fit draws it (lbfgs: of one
+    evaluation of the loss and gradient), and (2) of those draws alone (lbfgs: 0), on
+    the BLAS threads the fit takes (the estimator's own rule, ``_threads``)."""
+    with est._blas_threads(X.shape[0]):
         return _arithmetic(est, solver, X, y)
 
 
@@ -185,14 +206,14 @@ def _arithmetic(est, solver, X, y):
     import numba
 
     from fastbp._kernels import epochs, passes, protocol
+    from fastbp._kernels.shuffle import shuffle
+    from fastbp._shuffle import Shuffler
 
     net = est._network
     Y = est._label_binarizer.transform(y).astype(net.dtype)
     data = protocol.data(X, net.dtype)
     targets = protocol.targets(Y, np.ones(X.shape[0], dtype=net.dtype))
     rows = np.arange(X.shape[0], dtype=np.int64)
-    if solver != "lbfgs":  # an epoch's order (reading X's rows out of order costs)
-        np.random.default_rng(0).shuffle(rows)
     loss = est._loss()
     if solver == "lbfgs":
         work = net._training_work(X.shape[0])
@@ -204,28 +225,41 @@ def _arithmetic(est, solver, X, y):
                 total += passes.loss_gradient(data, targets, rows, net, work, loss)
             return total
 
-        args = (data, targets, rows, net._net, work, loss)
-    else:
-        batch = min(200, X.shape[0])
-        work = net._training_work(batch)
-        state = np.zeros((2, net.params.size), dtype=net.dtype)
-        code = 1 if solver == "adam" else 0
-        step = protocol.step(code, 1e-9, 0.9, True)
-        moments = protocol.moments(state)
+        return _per_call(evaluations, (data, targets, rows, net._net, work, loss)), 0.0
+    batch = min(200, X.shape[0])
+    work = net._training_work(batch)
+    state = np.zeros((2, net.params.size), dtype=net.dtype)
+    code = 1 if solver == "adam" else 0
+    step = protocol.step(code, 1e-9, 0.9, True)
+    moments = protocol.moments(state)
+    shuffler = Shuffler(np.random.RandomState(0))
+    drawing = shuffler.arrays()
 
-        @numba.njit
-        def evaluations(n, data, targets, rows, net, work, loss, moments, step):
-            total = 0.0
-            for _ in range(n):
-                total += epochs.run_epoch(data, targets, rows, net, work, loss, moments, step)[0]
-            return total
+    @numba.njit
+    def epochs_of(n, drawing, data, targets, rows, net, work, loss, moments, step):
+        total = 0.0
+        for _ in range(n):
+            shuffle(rows, drawing[0], drawing[1])
+            total += epochs.run_epoch(data, targets, rows, net, work, loss, moments, step)[0]
+        return total
 
-        args = (data, targets, rows, net._net, work, loss, moments, step)
-    evaluations(1, *args)
+    @numba.njit
+    def draws_of(n, drawing, rows):
+        for _ in range(n):
+            shuffle(rows, drawing[0], drawing[1])
+        return 0.0
+
+    args = (drawing, data, targets, rows, net._net, work, loss, moments, step)
+    return _per_call(epochs_of, args), _per_call(draws_of, (drawing, rows))
+
+
+def _per_call(loop, args):
+    """Seconds per call of ``loop(n, *args)``'s body: the median of 7 runs of 50."""
+    loop(1, *args)
     times = []
     for _ in range(7):
         start = time.perf_counter()
-        evaluations(50, *args)
+        loop(50, *args)
         times.append((time.perf_counter() - start) / 50)
     return median(times)
 
