@@ -260,3 +260,27 @@ def test_the_direction_is_the_two_loop_recursion_bit_for_bit():
         z = [xi - qi for xi, qi in zip(opt.x, q)]
         expected = np.array([zi - xi for zi, xi in zip(z, opt.x)])
         assert opt.d.tobytes() == expected.tobytes(), (n, m, col, head)
+
+
+@pytest.mark.parametrize("max_iter", [1, 40])
+def test_state_buffers_are_written_before_they_are_read(max_iter, monkeypatch):
+    # lbfgs.start leaves its buffers uninitialised (np.empty): a run whose buffers
+    # start as NaN must be the run whose buffers start as zeros, bit for bit, through
+    # more iterations than the m = 10 pairs (the ring's rows reused)
+    net, X, Y, alpha = _problem((3, 16, 16, 2))
+    results, start = [], lbfgs.start
+    for fill in (0.0, np.nan):
+
+        def filled(*args, fill=fill, **kwargs):
+            opt = start(*args, **kwargs)
+            for name in ("g", "t", "r", "d", "z", "q", "alpha", "x_evaluated", "g_evaluated",
+                         "S", "Y", "rho", "curve"):  # fmt: skip
+                getattr(opt, name).fill(fill)
+            return opt
+
+        monkeypatch.setattr(lbfgs, "start", filled)
+        res = _run(net, X, Y, alpha, max_iter)
+        results.append((res.x.copy(), res.fun, res.nit, res.nfev, res.message))
+    (x0, *rest0), (x1, *rest1) = results
+    assert np.array_equal(x0, x1) and not np.isnan(x1).any()
+    assert rest0 == rest1 and rest0[1] == max_iter

@@ -131,7 +131,7 @@ def _evaluate(data, targets, rows, net, work, loss, opt):
     ints, floats = opt.ints, opt.floats
     x, g, params = opt.x, opt.g, net.params
     same = ints[NFEV] > 0
-    for i in range(x.shape[0]):
+    for i in range(x.shape[0] if same else 0):  # (nothing evaluated yet: never written)
         if x[i] != opt.x_evaluated[i]:
             same = False
             break
