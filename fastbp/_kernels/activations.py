@@ -27,6 +27,7 @@ import math
 
 from numba import uint64
 
+from . import numpy_exp
 from .codes import EXP, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 from .config import jit_inline
 
@@ -59,6 +60,15 @@ def activate(buf, off, n, m, code):
 
 
 @jit_inline
+def numpys_exp(buf, z):
+    """e^z as ``np.exp`` computes it on the buffer's dtype, which scikit-learn's softmax
+    and exp call: ``numpy_exp`` for float64, the C library's expf for float32."""
+    if buf.itemsize == 8:
+        return numpy_exp.exp(z)
+    return math.exp(z)
+
+
+@jit_inline
 def softmax(buf, off, n, m):
     for i in range(n):
         row = off + i * m
@@ -68,7 +78,7 @@ def softmax(buf, off, n, m):
                 top = buf[row + j]
         total = buf.dtype.type(0)
         for j in range(m):
-            buf[row + j] = math.exp(buf[row + j] - top)
+            buf[row + j] = numpys_exp(buf, buf[row + j] - top)
             total += buf[row + j]
         for j in range(m):
             buf[row + j] /= total
@@ -127,7 +137,7 @@ def exp(buf, start, end):
     # infinite; clipping keeps loss and gradient finite
     lo, hi = EXP_BOUNDS_32 if buf.itemsize == 4 else EXP_BOUNDS_64
     for q in range(uint64(start), uint64(end)):
-        buf[q] = math.exp(min(max(buf[q], lo), hi))
+        buf[q] = numpys_exp(buf, min(max(buf[q], lo), hi))
 
 
 @jit_inline

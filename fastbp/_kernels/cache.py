@@ -27,6 +27,8 @@ import llvmlite
 import numba
 from numba.core.caching import CompileResultCacheImpl, FunctionCache, _CacheLocator
 
+from . import _flavor
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -59,14 +61,17 @@ def _kernel_imports(path):
 @functools.cache
 def fingerprint(path):
     """A hash of the file ``path``, of every kernel module it imports, directly or
-    through others, and of Numba's and llvmlite's versions."""
+    through others, of Numba's and llvmlite's versions and of NumPy's exp
+    (``_flavor``)."""
     seen, todo = set(), [Path(path).resolve()]
     while todo:
         file = todo.pop()
         if file not in seen:
             seen.add(file)
             todo.extend(_kernel_imports(file))
-    digest = hashlib.sha256(f"{numba.__version__} {llvmlite.__version__}".encode())
+    # (and which exp NumPy calls: numpy_exp compiles one or the other)
+    facts = f"{numba.__version__} {llvmlite.__version__} svml={_flavor.SVML}"
+    digest = hashlib.sha256(facts.encode())
     for file in sorted(seen):
         digest.update(file.name.encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()

@@ -96,7 +96,9 @@ def adam_step(params, grad, m, v, t, lr, beta_1, beta_2, epsilon, n_coefs=0, alp
     b2, c2 = dt(beta_2), dt(1 - beta_2)
     eps, a, s = dt(epsilon), dt(alpha), dt(S)
     inv = dt(exact_reciprocal(S))
-    lr_t = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    # beta ** t as Python computes it for scikit-learn, C's pow: Numba's ** and
+    # math.pow with an integer exponent multiply instead (other last bits)
+    lr_t = lr * math.sqrt(1 - math.pow(beta_2, float(t))) / (1 - math.pow(beta_1, float(t)))
     for q in range(n_coefs):
         _adam_one(params, m, v, q, grad[q] + a * params[q], s, inv, lr_t, b1, c1, b2, c2, eps)
     for q in range(n_coefs, params.shape[0]):
