@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numba import config
 from sklearn import neural_network as sk
-from sklearn.datasets import load_iris, load_wine
+from sklearn.datasets import load_digits, load_iris, load_wine
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
@@ -71,15 +71,16 @@ def test_adam_bias_correction_is_pythons_power():
 
 
 @pytest.mark.skipif(config.DISABLE_JIT or not KNOWN, reason="compiled kernels, NumPy's exp known")
-@pytest.mark.parametrize("load", [load_iris, load_wine])
+@pytest.mark.parametrize("load,epochs", [(load_iris, 60), (load_wine, 60), (load_digits, 15)])
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_softmax_fits_equal_scikit_learns_bit_for_bit(load, solver):
+def test_softmax_fits_equal_scikit_learns_bit_for_bit(load, epochs, solver):
     # the products of these sets are OpenBLAS's order (products.py) or BLAS's own, on
-    # one thread; softmax's exp NumPy's, Adam's powers Python's: every weight and
-    # probability the same bits (the loss curve is summed in another order)
+    # one thread; softmax's exp NumPy's and its sum NumPy's (digits: 10 classes),
+    # Adam's powers Python's: every weight and probability the same bits (the loss
+    # curve is summed in another order)
     X, y = load(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    params = dict(solver=solver, random_state=0, max_iter=60, hidden_layer_sizes=(50,))
+    params = dict(solver=solver, random_state=0, max_iter=epochs, hidden_layer_sizes=(50,))
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore")
         theirs = sk.MLPClassifier(**params).fit(X, y)
@@ -88,6 +89,21 @@ def test_softmax_fits_equal_scikit_learns_bit_for_bit(load, solver):
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         assert np.array_equal(a, b)
     assert np.array_equal(ours.predict_proba(X), theirs.predict_proba(X))
+
+
+@pytest.mark.skipif(config.DISABLE_JIT or not KNOWN, reason="compiled kernels, NumPy's exp known")
+@pytest.mark.parametrize("classes", [2, 3, 7, 8, 9, 15, 16, 17, 64, 100, 128])
+def test_softmax_is_scikit_learns(classes):
+    from sklearn.neural_network._base import inplace_softmax
+
+    from fastbp._kernels.activations import softmax
+
+    Z = np.random.default_rng(classes).normal(scale=4, size=(60, classes))
+    theirs = Z.copy()
+    inplace_softmax(theirs)
+    ours = np.concatenate([[7.0], Z.ravel()])
+    softmax(ours, 1, 60, classes)
+    assert np.array_equal(ours[1:].reshape(60, classes), theirs)
 
 
 def test_exp_flavour_is_known_on_this_projects_machines():

@@ -76,12 +76,43 @@ def softmax(buf, off, n, m):
         for j in range(1, m):
             if buf[row + j] > top:
                 top = buf[row + j]
-        total = buf.dtype.type(0)
         for j in range(m):
             buf[row + j] = numpys_exp(buf, buf[row + j] - top)
-            total += buf[row + j]
+        total = row_sum(buf, row, m)
         for j in range(m):
             buf[row + j] /= total
+
+
+@jit_inline
+def row_sum(buf, start, n):
+    """sum(buf[start:start + n]) as NumPy sums a row (scikit-learn's X.sum(axis=1)):
+    its pairwise sum, which below 8 values adds them one after another, and up to
+    128 in 8 accumulators, then the rest one after another; beyond 128 (a softmax of
+    more classes) one after another (NumPy halves: not followed)."""
+    dt = buf.dtype.type
+    if n < 8 or n > 128:
+        total = dt(0)
+        for q in range(start, start + n):
+            total += buf[q]
+        return total
+    r0, r1, r2, r3 = buf[start], buf[start + 1], buf[start + 2], buf[start + 3]
+    r4, r5, r6, r7 = buf[start + 4], buf[start + 5], buf[start + 6], buf[start + 7]
+    i = 8
+    while i < n - n % 8:
+        q = start + i
+        r0 += buf[q]
+        r1 += buf[q + 1]
+        r2 += buf[q + 2]
+        r3 += buf[q + 3]
+        r4 += buf[q + 4]
+        r5 += buf[q + 5]
+        r6 += buf[q + 6]
+        r7 += buf[q + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for q in range(start + i, start + n):
+        total += buf[q]
+    return total
 
 
 # The functions of one activation apply it to buf[start:end] in place (unsigned
