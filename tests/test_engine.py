@@ -37,16 +37,16 @@ def test_layer_products_both_paths(n, k, m, dtype):
     acts = np.concatenate([[7], A.ravel(), np.empty(n * m)]).astype(dtype)
     params = np.concatenate([[7, 7], W.ravel(), b]).astype(dtype)
     a_off, z_off, w_off, b_off = 1, 1 + n * k, 2, 2 + k * m
-    tmp = np.empty(k * m, dtype)
+    tmp, stack = np.empty(k * m, dtype), np.zeros(256)
     affine(acts, a_off, z_off, params, w_off, b_off, n, k, m, False, tmp)
     np.testing.assert_allclose(acts[z_off:].reshape(n, m), A @ W + b, rtol=tol, atol=tol)
 
     deltas = np.concatenate([D.ravel(), np.empty(n * k)]).astype(dtype)
     grad = np.full(params.size, np.nan, dtype)
-    weight_grad(acts, a_off, deltas, 0, grad, w_off, b_off, n, k, m, tmp, False, False)
+    weight_grad(acts, a_off, deltas, 0, grad, w_off, b_off, n, k, m, tmp, False, False, stack)
     np.testing.assert_allclose(grad[w_off:b_off].reshape(k, m), A.T @ D, rtol=tol, atol=tol)
     np.testing.assert_allclose(grad[b_off:], D.sum(0), rtol=tol, atol=tol)
-    weight_grad(acts, a_off, deltas, 0, grad, w_off, b_off, n, k, m, tmp, True, False)  # accumulate
+    weight_grad(acts, a_off, deltas, 0, grad, w_off, b_off, n, k, m, tmp, True, False, stack)
     np.testing.assert_allclose(grad[w_off:b_off].reshape(k, m), 2 * A.T @ D, rtol=tol, atol=tol)
     np.testing.assert_allclose(grad[b_off:], 2 * D.sum(0), rtol=tol, atol=tol)
     assert np.isnan(grad[:w_off]).all()  # nothing written outside the layer's blocks

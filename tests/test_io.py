@@ -793,7 +793,7 @@ def same(got, want):
     """Bit for bit; as plain Python (NUMBA_DISABLE_JIT), whose exp, tanh and float32
     arithmetic round otherwise than the compiled kernels', to the dtype's rounding.
     float64 to 1e-12 too: the files were recorded before fastbp's float64 softmax and
-    exp took NumPy's exp (SVML's on processors with AVX-512: numpy_exp.py) and Adam
+    exp took NumPy's exp (SVML's on processors with AVX-512: numpy_math.py), tanh NumPy's and Adam
     Python's powers, both to match scikit-learn to the bit; their last bits moved."""
     dtype = np.asarray(want).dtype
     if dtype.kind != "f" or (dtype == np.float32 and not numba.config.DISABLE_JIT):

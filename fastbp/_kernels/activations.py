@@ -27,7 +27,7 @@ import math
 
 from numba import uint64
 
-from . import numpy_exp
+from . import numpy_math
 from .codes import EXP, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 from .config import jit_inline
 
@@ -62,9 +62,9 @@ def activate(buf, off, n, m, code):
 @jit_inline
 def numpys_exp(buf, z):
     """e^z as ``np.exp`` computes it on the buffer's dtype, which scikit-learn's softmax
-    and exp call: ``numpy_exp`` for float64, the C library's expf for float32."""
+    and exp call: ``numpy_math`` for float64, the C library's expf for float32."""
     if buf.itemsize == 8:
-        return numpy_exp.exp(z)
+        return numpy_math.exp(z)
     return math.exp(z)
 
 
@@ -143,8 +143,9 @@ def logistic(buf, start, end):
 
 @jit_inline
 def tanh(buf, start, end):
+    # np.tanh, which scikit-learn calls: ``numpy_math`` for float64
     for q in range(uint64(start), uint64(end)):
-        buf[q] = math.tanh(buf[q])
+        buf[q] = numpy_math.tanh(buf[q]) if buf.itemsize == 8 else math.tanh(buf[q])
 
 
 @jit_inline

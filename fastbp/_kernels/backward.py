@@ -27,12 +27,14 @@ from .blas import matmul
 from .config import BLAS_MIN_FLOPS, jit_inline, jit_internal
 from .layout import B_OFF, DELTA_OFF, FAN_IN, FAN_OUT, IN_OFF, W_OFF
 from .products import fits, small_matmul
+from .sums import IN_PLACE, numpy_sum
 
 
 @jit_inline
-def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate, own):
-    """gW (+)= A^T @ D and gb (+)= column sums of D; ``tmp`` is scratch for the products;
-    ``own`` as in ``forward.affine``."""
+def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate, own,
+                stack):  # fmt: skip
+    """gW (+)= A^T @ D and gb (+)= column sums of D; ``tmp`` is scratch for the products,
+    ``stack`` for the sums; ``own`` as in ``forward.affine``."""
     if n * k * m >= BLAS_MIN_FLOPS:
         # when accumulating, into tmp first (as many roundings as without: the
         # product, then one addition)
@@ -50,7 +52,10 @@ def weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, ac
     if not accumulate:
         for j in range(m_):
             grad[b0 + j] = 0
-    for i in range(uint64(n)):
+    if m == 1:  # NumPy's mean over D's one column: its pairwise sum (``sums``)
+        grad[b0] += numpy_sum(deltas, IN_PLACE, d_off, n, stack)
+        return
+    for i in range(uint64(n)):  # NumPy's mean over the rows of D: row after row
         d = uint64(d_off) + i * m_
         for j in range(m_):
             grad[b0 + j] += deltas[d + j]
@@ -130,7 +135,8 @@ def backward_pass(net, work, n, accumulate):
             table[l, W_OFF],
         )
         b_off, own, tmp = table[l, B_OFF], work.own_products, work.tmp
-        weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate, own)
+        weight_grad(acts, a_off, deltas, d_off, grad, w_off, b_off, n, k, m, tmp, accumulate, own,
+                    work.stack)  # fmt: skip
         if l > 0:  # (tmp is free again: the weight gradient is in grad)
             dp_off = table[l - 1, DELTA_OFF]
             backprop_messages(deltas, d_off, net.params, w_off, dp_off, n, k, m, own, tmp)

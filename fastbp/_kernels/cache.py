@@ -69,8 +69,8 @@ def fingerprint(path):
         if file not in seen:
             seen.add(file)
             todo.extend(_kernel_imports(file))
-    # (and which exp NumPy calls: numpy_exp compiles one or the other)
-    facts = f"{numba.__version__} {llvmlite.__version__} svml={_flavor.SVML}"
+    # (and which exp and tanh NumPy computes: numpy_math compiles one or the other)
+    facts = f"{numba.__version__} {llvmlite.__version__} {_flavor.SVML} {_flavor.NUMPY_TANH}"
     digest = hashlib.sha256(facts.encode())
     for file in sorted(seen):
         digest.update(file.name.encode() + b"\0" + file.read_bytes())

@@ -31,6 +31,7 @@ from .epochs import run_epoch
 from .passes import predict
 from .protocol import Step
 from .shuffle import shuffle
+from .sums import numpy_sum
 
 # progress.ints
 N_ITER, SAMPLES_SEEN, NO_IMPROVEMENT, ADAM_STEPS, HAVE_BEST = range(5)
@@ -48,10 +49,8 @@ EPOCHS_DONE, MAX_ITER, STOPPED, LR_TOO_SMALL, LR_DIVIDED, ZERO_WEIGHTS = range(6
 # of a row (multilabel: each output above 0.5), of a single class (always right).
 NO_SCORE, R2, LABELS, MULTILABEL, ONE_CLASS = range(5)
 
-# NumPy's pairwise summation sums blocks of up to this many values with 8
-# accumulators, and a float32 array summed in float64 this many values at a time
-# (its buffer when it casts).
-_PAIRWISE_BLOCK = 128
+# A float32 array summed in float64 is summed this many values at a time (NumPy's
+# buffer when it casts).
 _CAST_BUFFER = 8192
 
 
@@ -277,82 +276,4 @@ def weight_sum(w, index, cast, stack):
     total = w.dtype.type(0)
     for start in range(0, n, _CAST_BUFFER):
         total += numpy_sum(w, index, start, min(_CAST_BUFFER, n - start), stack)
-    return total
-
-
-@jit_internal
-def numpy_sum(a, index, start, n, stack):
-    """np.sum of a[index[start:start + n]] (a gathered copy) to the last bit: NumPy's
-    pairwise summation, in a's dtype: blocks of up to _PAIRWISE_BLOCK values summed
-    by _block, halves (rounded down to a multiple of 8) summed and added up.
-
-    The halving is NumPy's recursion, unrolled with ``stack`` (float64, 4 entries per
-    level: a half's start and size, whether it is a right half, the sum of its left
-    sibling, exact in float64 for either dtype): Numba's cache cannot hold a function
-    that calls itself (a cached caller crashed on a null pointer).
-    """
-    if n <= _PAIRWISE_BLOCK:
-        return _block(a, index, start, n)
-    dt = a.dtype.type
-    top = 0
-    stack[0], stack[1] = start, n
-    while True:
-        s, m = int(stack[4 * top]), int(stack[4 * top + 1])
-        if m > _PAIRWISE_BLOCK:  # its left half first
-            stack[4 * top + 2] = 0
-            top += 1
-            stack[4 * top], stack[4 * top + 1] = s, _half(m)
-            continue
-        value = _block(a, index, s, m)
-        while top > 0:  # up through the halves this value ends
-            top -= 1
-            level = 4 * top
-            if stack[level + 2] == 0:  # a left half: keep it, go down its right half
-                stack[level + 3] = value
-                stack[level + 2] = 1
-                half = _half(int(stack[level + 1]))
-                stack[level + 4] = stack[level] + half
-                stack[level + 5] = stack[level + 1] - half
-                top += 1
-                break
-            value = dt(stack[level + 3]) + value
-        if top == 0:
-            return value
-
-
-@jit_inline
-def _half(n):
-    """The size of the left half of n values in NumPy's pairwise sum."""
-    half = n // 2
-    return half - half % 8
-
-
-@jit_inline
-def _block(a, index, start, n):
-    """NumPy's pairwise sum of up to _PAIRWISE_BLOCK values: one after another below 8,
-    else in 8 accumulators, then the rest one after another."""
-    dt = a.dtype.type
-    if n < 8:
-        total = dt(0)
-        for q in range(start, start + n):
-            total += a[index[q]]
-        return total
-    r0, r1, r2_, r3 = a[index[start]], a[index[start + 1]], a[index[start + 2]], a[index[start + 3]]
-    q = start + 4
-    r4, r5, r6, r7 = a[index[q]], a[index[q + 1]], a[index[q + 2]], a[index[q + 3]]
-    i = 8
-    while i < n - n % 8:
-        q = start + i
-        r0 += a[index[q]]
-        r1 += a[index[q + 1]]
-        r2_ += a[index[q + 2]]
-        r3 += a[index[q + 3]]
-        r4 += a[index[q + 4]]
-        r5 += a[index[q + 5]]
-        r6 += a[index[q + 6]]
-        r7 += a[index[q + 7]]
-        i += 8
-    total = ((r0 + r1) + (r2_ + r3)) + ((r4 + r5) + (r6 + r7))
-    for q in range(start + i, start + n):
-        total += a[index[q]]
     return total

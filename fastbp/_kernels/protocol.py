@@ -52,11 +52,12 @@ Net = namedtuple("Net", "params hidden output")
 Net.__doc__ = """The flat parameter buffer (all coefs, then all intercepts: ``layout``)
 and the codes of the hidden and output activations."""
 
-Work = namedtuple("Work", "table cap acts deltas grad tmp own_products")
+Work = namedtuple("Work", "table cap acts deltas grad tmp own_products stack")
 Work.__doc__ = """For batches of up to ``cap`` rows: the layer table (``layout``), the
 activations and deltas of every layer, a gradient laid out like the params,
-scratch space as large as the largest weight matrix, and whether small products
-are computed in BLAS's order without BLAS (``products``)."""
+scratch space as large as the largest weight matrix, whether small products
+are computed in BLAS's order without BLAS (``products``), and scratch for NumPy's
+sums (``sums.numpy_sum``)."""
 
 Loss = namedtuple("Loss", "code alpha scale")
 Loss.__doc__ = """The loss's code, the L2 penalty alpha, and the factor applied to the
@@ -176,6 +177,7 @@ def work(sizes, cap, dtype):
         np.empty(n_params, dtype=dtype),
         np.empty(largest, dtype=dtype),
         bool(own),
+        np.zeros(256),
     )
 
 
