@@ -30,6 +30,7 @@ from numba import uint64
 from . import numpy_math
 from .codes import EXP, LEAKY_RELU, LEAKY_SLOPE, LOGISTIC, RELU, SOFTMAX, SOFTPLUS, TANH
 from .config import jit_inline
+from .sums import IN_PLACE, block_sum
 
 # logistic: where e^-z would overflow float32 / float64 (just below log(max))
 LOGISTIC_CAP_32, LOGISTIC_CAP_64 = 88.72, 709.78
@@ -85,34 +86,15 @@ def softmax(buf, off, n, m):
 
 @jit_inline
 def row_sum(buf, start, n):
-    """sum(buf[start:start + n]) as NumPy sums a row (scikit-learn's X.sum(axis=1)):
-    its pairwise sum, which below 8 values adds them one after another, and up to
-    128 in 8 accumulators, then the rest one after another; beyond 128 (a softmax of
-    more classes) one after another (NumPy halves: not followed)."""
-    dt = buf.dtype.type
-    if n < 8 or n > 128:
-        total = dt(0)
+    """sum(buf[start:start + n]) as NumPy sums a row (scikit-learn's X.sum(axis=1)): its
+    pairwise sum (``sums``); beyond 128 values (a softmax of more classes) one after
+    another, where NumPy halves the row (not followed: it needs a stack)."""
+    if n > 128:
+        total = buf.dtype.type(0)
         for q in range(start, start + n):
             total += buf[q]
         return total
-    r0, r1, r2, r3 = buf[start], buf[start + 1], buf[start + 2], buf[start + 3]
-    r4, r5, r6, r7 = buf[start + 4], buf[start + 5], buf[start + 6], buf[start + 7]
-    i = 8
-    while i < n - n % 8:
-        q = start + i
-        r0 += buf[q]
-        r1 += buf[q + 1]
-        r2 += buf[q + 2]
-        r3 += buf[q + 3]
-        r4 += buf[q + 4]
-        r5 += buf[q + 5]
-        r6 += buf[q + 6]
-        r7 += buf[q + 7]
-        i += 8
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for q in range(start + i, start + n):
-        total += buf[q]
-    return total
+    return block_sum(buf, IN_PLACE, start, n)
 
 
 # The functions of one activation apply it to buf[start:end] in place (unsigned

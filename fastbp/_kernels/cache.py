@@ -61,15 +61,15 @@ def _kernel_imports(path):
 @functools.cache
 def fingerprint(path):
     """A hash of the file ``path``, of every kernel module it imports, directly or
-    through others, of Numba's and llvmlite's versions and of NumPy's exp
-    (``_flavor``)."""
+    through others, of Numba's and llvmlite's versions and of which exp and tanh
+    NumPy computes (``_flavor``)."""
     seen, todo = set(), [Path(path).resolve()]
     while todo:
         file = todo.pop()
         if file not in seen:
             seen.add(file)
             todo.extend(_kernel_imports(file))
-    # (and which exp and tanh NumPy computes: numpy_math compiles one or the other)
+    # (numpy_math compiles NumPy's exp and tanh, or the C library's)
     facts = f"{numba.__version__} {llvmlite.__version__} {_flavor.SVML} {_flavor.NUMPY_TANH}"
     digest = hashlib.sha256(facts.encode())
     for file in sorted(seen):

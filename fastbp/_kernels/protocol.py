@@ -252,8 +252,8 @@ def lbfgs(x0, m, maxiter, maxfun, pgtol, tol, maxls, ints, floats, curve=64):
     (``lbfgs.start`` makes them); the losses of up to ``curve`` iterations kept per call."""
     n = x0.shape[0]
     # empty, not zeros: every entry is written before it is read (a pair's row of S
-    # and Y once the pair is kept), and zeroing the m pairs of a network of 10,000
-    # parameters took ~50 us of a fit's fixed cost
+    # and Y once the pair is kept), and zeroing the m pairs of a large network was
+    # a visible part of a fit's fixed cost (tests/test_lbfgs.py runs on NaNs)
     return Lbfgs(
         np.array(x0, dtype=np.float64),
         *(np.empty(n) for _ in range(6)),  # g t r d z q

@@ -31,7 +31,7 @@ def numpy_sum(a, index, start, n, stack):
     that calls itself (a cached caller crashed on a null pointer).
     """
     if n <= _PAIRWISE_BLOCK:
-        return _block(a, index, start, n)
+        return block_sum(a, index, start, n)
     dt = a.dtype.type
     top = 0
     stack[0], stack[1] = start, n
@@ -42,7 +42,7 @@ def numpy_sum(a, index, start, n, stack):
             top += 1
             stack[4 * top], stack[4 * top + 1] = s, _half(m)
             continue
-        value = _block(a, index, s, m)
+        value = block_sum(a, index, s, m)
         while top > 0:  # up through the halves this value ends
             top -= 1
             level = 4 * top
@@ -73,7 +73,7 @@ def _at(a, index, q):
 
 
 @jit_inline
-def _block(a, index, start, n):
+def block_sum(a, index, start, n):
     """NumPy's pairwise sum of up to _PAIRWISE_BLOCK values: one after another below 8,
     else in 8 accumulators, then the rest one after another."""
     dt = a.dtype.type
