@@ -5,10 +5,9 @@ scikit-learn's softmax (and its exp output) is ``np.exp``. NumPy's wheels for
 x86-64 Linux compute float64 exp with Intel's SVML (``__svml_exp8_ha``) on
 processors with AVX-512 (Skylake-X and later, AMD Zen 4), elsewhere with the C
 library's ``exp``, which is what ``math.exp`` compiles to. The two differ in the
-last bit on ~4.6% of arguments (measured on this project's machine: on AMD EPYC
-with AVX-512, fastbp's softmax, through glibc's exp, gave 15 of iris's 450
-probabilities a bit apart from scikit-learn's, and weights apart after 5
-epochs).
+last bit on a few percent of arguments, enough to set fits apart from
+scikit-learn's within epochs (figures: DESIGN.md, "NumPy's arithmetic, to the
+bit").
 
 ``exp`` follows SVML's algorithm where NumPy uses it (``SVML``, found once per
 process by ``_flavor``; the kernels' cache is keyed by it, ``cache.py``):
@@ -24,19 +23,19 @@ process by ``_flavor``; the kernels' cache is keyed by it, ``cache.py``):
 
 The constants are SVML's (its AVX-512 data table). Where |x| >= THRESHOLD, SVML
 takes a scalar path of its own; ``exp`` takes the C library's there, which
-agrees with it on all but ~1 in 10,000 arguments (measured: a softmax reaches
-that range only for a logit 707 below its row's largest). tests/test_numpy_math.py
-compares ``exp`` with ``np.exp`` on millions of arguments.
+agrees with it on nearly all arguments (a softmax reaches that range only for a
+logit 707 below its row's largest). tests/test_numpy_math.py compares ``exp`` with
+``np.exp`` on millions of arguments.
 
 scikit-learn's tanh is ``np.tanh``, which NumPy computes with its own SIMD code
 wherever the processor has fused multiply-adds (x86-64 from Haswell on; found
-by ``_flavor.NUMPY_TANH``): it differs from the C library's on ~13% of
-arguments (measured). ``tanh`` follows it: |x| split into 16 intervals by its
-exponent and first mantissa bit (below 2^-3 the first, from 2^0.75 * 8 on the
-last, where the polynomial is 1), on each a polynomial of degree 16 in
-y = |x| - b by Horner's rule in fused multiply-adds, the sign put back; 1 beyond
-2^1023 and for infinities. Its table is NumPy's (``_TANH``: row k holds
-coefficient c(k-1), row 0 the interval's b).
+by ``_flavor.NUMPY_TANH``): it too differs from the C library's in the last bit.
+``tanh`` follows it: |x| split into 16 intervals by its exponent and first
+mantissa bit (the first below 1.5 * 2^-3, the last from 24 on, where the
+polynomial is 1), on each a polynomial of degree 16 in y = |x| - b by Horner's
+rule in fused multiply-adds, the sign put back; 1 from 1.5 * 2^1023 on and for
+infinities. Its table is NumPy's (``_TANH``: row k holds coefficient c(k-1), row
+0 the interval's b).
 """
 
 import math
