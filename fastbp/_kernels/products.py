@@ -36,13 +36,15 @@ product A @ B^T (the backward messages D W^T) first writes B^T into the scratch
 buffer.
 """
 
+from functools import partial
+
 from llvmlite import ir
 from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .config import jit_inline
-from .vectors import _load, _pointer, _splat, _store
+from .vectors import _index, _load, _pointer, _splat, _store
 
 MAX_K = 256
 MAX_MNK = 4 * 65536
@@ -162,8 +164,7 @@ def _sweep_codegen(R):
         if sig.args[2].dtype != types.float64:  # never run: float32 products are BLAS's
             return context.get_dummy_value()
 
-        def integer(j):
-            return context.cast(builder, args[j], sig.args[j], types.intp)
+        integer = partial(_index, context, builder, sig, args)
 
         intp = context.get_value_type(types.intp)
         k, lanes, x_step, y_row, y_step, c_row, c_lane = (
@@ -249,8 +250,7 @@ def _row_of_4_codegen(context, builder, sig, args):
     if sig.args[1].dtype != types.float64:  # never run: float32 products are BLAS's
         return context.get_dummy_value()
 
-    def integer(j):
-        return context.cast(builder, args[j], sig.args[j], types.intp)
+    integer = partial(_index, context, builder, sig, args)
 
     intp = context.get_value_type(types.intp)
     vector, fma = _vector_fma(builder, sig.args[1].dtype, 4)
@@ -305,8 +305,7 @@ def _transposed_codegen(R):
         if sig.args[2].dtype != types.float64:  # never run: float32 products are BLAS's
             return context.get_dummy_value()
 
-        def integer(j):
-            return context.cast(builder, args[j], sig.args[j], types.intp)
+        integer = partial(_index, context, builder, sig, args)
 
         intp = context.get_value_type(types.intp)
         k, rows, a_row = integer(0), integer(1), integer(4)

@@ -125,7 +125,7 @@ def _max_abs_lanes(typingctx, a, n):
 def _dot_codegen(context, builder, sig, args):
     at = partial(_pointer, context, builder, sig, args)
     pa, pb = at(0, 1), at(2, 3)
-    n = context.cast(builder, args[4], sig.args[4], types.intp)
+    n = _index(context, builder, sig, args, 4)
 
     def term(i, ty):  # a[i:] * b[i:], one block (or one value)
         return builder.fmul(_load(builder, pa, i, ty), _load(builder, pb, i, ty))
@@ -137,7 +137,7 @@ def _update_dot_codegen(scaled):
     def codegen(context, builder, sig, args):
         at = partial(_pointer, context, builder, sig, args)
         out, src, u, v = at(0), at(1), at(2, 3), at(6, 7)
-        n = context.cast(builder, args[8], sig.args[8], types.intp)
+        n = _index(context, builder, sig, args, 8)
         # c and the divisor, as one value and as a vector of them (made before the loop)
         vector = ir.VectorType(ir.DoubleType(), LANES)
         c, divisor = ({False: x, True: _splat(builder, x, vector)} for x in args[4:6])
@@ -159,7 +159,7 @@ def _update_dot_codegen(scaled):
 
 def _max_abs_codegen(context, builder, sig, args):
     pa = _pointer(context, builder, sig, args, 0)
-    n = context.cast(builder, args[1], sig.args[1], types.intp)
+    n = _index(context, builder, sig, args, 1)
 
     def term(i, ty):
         return builder.call(_fabs(builder, ty), [_load(builder, pa, i, ty)])
@@ -209,12 +209,17 @@ def _reduce(context, builder, n, term, combine, fold):
     return builder.load(total)
 
 
+def _index(context, builder, sig, args, j):
+    """The integer argument args[j] as an intp (an index or a count)."""
+    return context.cast(builder, args[j], sig.args[j], types.intp)
+
+
 def _pointer(context, builder, sig, args, k, off=None):
     """A pointer to the array args[k]'s data, from the offset args[off] if given."""
     data = context.make_array(sig.args[k])(context, builder, args[k]).data
     if off is None:
         return data
-    return builder.gep(data, [context.cast(builder, args[off], sig.args[off], types.intp)])
+    return builder.gep(data, [_index(context, builder, sig, args, off)])
 
 
 def _load(builder, pointer, i, ty):
